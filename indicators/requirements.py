@@ -1,0 +1,168 @@
+"""How many candles each indicator needs for a defined value at the last bar.
+
+`required_candles(name, **params)` takes the indicator's function name and the same
+keyword parameters as the function (defaults included; parameters that do not change the
+count, such as Bollinger `deviations`, are accepted and ignored). The count is the TA-Lib
+lookback + 1, i.e. the index of the first defined value + 1, for *every* output of the
+function (for MACD that is the signal line and histogram, not just the MACD line). It
+assumes TA-Lib's default unstable period of 0; `talib.set_unstable_period` would lengthen
+the warm-up of EMA, RSI, ATR and ADX.
+
+A defined value is not a converged one: EMA/RSI/ATR/ADX keep the memory of their seed (see
+`indicators.moving_averages`), and `vwap_daily` on a tail that starts after 00:00 UTC is the
+VWAP of that tail only. `daily_floor_pivots` needs `interval_ms` and counts the worst case,
+a last bar in the final slot of its day: `2 * 86_400_000 / interval_ms` candles.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+from indicators._arrays import check_period, check_positive
+from indicators._days import DAY_MS
+
+
+def _ema(period: object) -> int:
+    return check_period("ema", "period", period)
+
+
+def _sma(period: object) -> int:
+    return check_period("sma", "period", period)
+
+
+def _rsi(period: object = 14) -> int:
+    return check_period("rsi", "period", period, minimum=2) + 1
+
+
+def _stoch_rsi(
+    rsi_period: object = 14,
+    stoch_period: object = 14,
+    k_smoothing: object = 3,
+    d_smoothing: object = 3,
+) -> int:
+    owner = "stoch_rsi"
+    return (
+        check_period(owner, "rsi_period", rsi_period, minimum=2)
+        + check_period(owner, "stoch_period", stoch_period, minimum=2)
+        + check_period(owner, "k_smoothing", k_smoothing)
+        + check_period(owner, "d_smoothing", d_smoothing)
+        - 2
+    )
+
+
+def _macd(fast: object = 12, slow: object = 26, signal: object = 9) -> int:
+    f = check_period("macd", "fast", fast, minimum=2)
+    s = check_period("macd", "slow", slow, minimum=2)
+    if f >= s:
+        raise ValueError(f"macd: fast must be < slow, got fast={f}, slow={s}")
+    return s + check_period("macd", "signal", signal) - 1
+
+
+def _true_range() -> int:
+    return 2
+
+
+def _atr(period: object = 14) -> int:
+    return check_period("atr", "period", period) + 1
+
+
+def _adx(period: object = 14) -> int:
+    return 2 * check_period("adx", "period", period, minimum=2)
+
+
+def _bollinger(period: object = 20, deviations: object = 2.0) -> int:
+    check_positive("bollinger", "deviations", deviations)
+    return check_period("bollinger", "period", period, minimum=2)
+
+
+def _typical_price() -> int:
+    return 1
+
+
+def _vwap_daily() -> int:
+    return 1
+
+
+def _vwap_rolling(window: object = 14) -> int:
+    return check_period("vwap_rolling", "window", window)
+
+
+def _volume_ratio(window: object = 20) -> int:
+    return check_period("volume_ratio", "window", window) + 1
+
+
+def _daily_floor_pivots(interval_ms: object) -> int:
+    step = check_period("daily_floor_pivots", "interval_ms", interval_ms, maximum=DAY_MS)
+    if DAY_MS % step:
+        raise ValueError(
+            f"daily_floor_pivots: interval_ms must divide a day ({DAY_MS} ms), got {step}"
+        )
+    return 2 * (DAY_MS // step)
+
+
+def _shift(n: object = 1) -> int:
+    return check_period("shift", "n", n, minimum=0) + 1
+
+
+def _slope(lookback: object) -> int:
+    return check_period("slope", "lookback", lookback) + 1
+
+
+def _increasing(n: object, strict: object = True) -> int:
+    return check_period("increasing", "n", n) + 1
+
+
+def _decreasing(n: object, strict: object = True) -> int:
+    return check_period("decreasing", "n", n) + 1
+
+
+def _crossed() -> int:
+    return 2
+
+
+_RULES: dict[str, Callable[..., int]] = {
+    "sma": _sma,
+    "ema": _ema,
+    "rsi": _rsi,
+    "stoch_rsi": _stoch_rsi,
+    "macd": _macd,
+    "adx": _adx,
+    "true_range": _true_range,
+    "atr": _atr,
+    "bollinger": _bollinger,
+    "typical_price": _typical_price,
+    "vwap_daily": _vwap_daily,
+    "vwap_rolling": _vwap_rolling,
+    "volume_ratio": _volume_ratio,
+    "daily_floor_pivots": _daily_floor_pivots,
+    "shift": _shift,
+    "slope": _slope,
+    "increasing": _increasing,
+    "decreasing": _decreasing,
+    "crossed_above": _crossed,
+    "crossed_below": _crossed,
+}
+
+#: Names accepted by `required_candles`, one per series-producing function.
+INDICATORS: tuple[str, ...] = tuple(_RULES)
+
+
+def required_candles(name: str, **params: object) -> int:
+    """Candles needed for `name(..., **params)` to be defined at the last bar."""
+    try:
+        rule = _RULES[name]
+    except KeyError:
+        known = ", ".join(sorted(_RULES))
+        raise ValueError(f"unknown indicator {name!r}; known: {known}") from None
+    signature = inspect.signature(rule)
+    try:
+        signature.bind(**params)
+    except TypeError:
+        allowed = ", ".join(signature.parameters) or "none"
+        given = ", ".join(sorted(params)) or "none"
+        raise ValueError(
+            f"{name}: parameters {given} do not fit; accepted: {allowed} "
+            "(those without a default are required)"
+        ) from None
+    return rule(**params)

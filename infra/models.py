@@ -1,0 +1,391 @@
+"""Relational schema (SQLAlchemy 2 declarative models).
+
+One metadata for the whole system so Alembic sees every table. Each package owns the queries
+on its tables (`providers` klines/contracts/paper state, `mtf` runs/results, `tradeentry` orders);
+this module is only the schema. Market timestamps are epoch milliseconds (`*_ms`, exact and
+cheap to compare); bookkeeping times are timezone-aware UTC datetimes. Money is stored as exact
+decimals (NUMERIC on PostgreSQL, text on SQLite, which has no decimal type).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """Exact decimal: NUMERIC on PostgreSQL, canonical text on SQLite."""
+
+    impl = Numeric(38, 18)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(Numeric(38, 18))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value)
+        if not value.is_finite():
+            raise ValueError(f"non-finite decimal {value}")
+        return format(value, "f") if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return plain_decimal(Decimal(value))
+
+
+def plain_decimal(value: Decimal) -> Decimal:
+    """Drop trailing zeros without switching to exponent form (40500, not 4.05E+4)."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        Decimal: ExactDecimal(),
+        dict[str, Any]: JSON,
+    }
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model (typed, for Core insert/update/delete statements)."""
+    return Base.metadata.tables[model.__tablename__]
+
+
+# --- market data (providers) -----------------------------------------------------------------
+
+
+class ContractRow(Base):
+    __tablename__ = "contracts"
+
+    symbol: Mapped[str] = mapped_column(String(40), primary_key=True)
+    base_currency: Mapped[str] = mapped_column(String(20))
+    quote_currency: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="Trading")
+    tick_size: Mapped[Decimal]
+    contract_size: Mapped[Decimal]
+    volume_step: Mapped[Decimal]
+    min_volume: Mapped[Decimal]
+    max_volume: Mapped[Decimal]
+    market_max_volume: Mapped[Decimal]
+    min_leverage: Mapped[int] = mapped_column(Integer, default=1)
+    max_leverage: Mapped[int] = mapped_column(Integer)
+    open_timestamp_ms: Mapped[int | None] = mapped_column(BigInteger)
+    expire_timestamp_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_price: Mapped[Decimal | None]
+    index_price: Mapped[Decimal | None]
+    turnover_24h: Mapped[Decimal | None]
+    volume_24h: Mapped[Decimal | None]
+    funding_rate: Mapped[Decimal | None]
+    source: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class KlineRow(Base):
+    """A closed candle. Prices are doubles: indicators work in float64 anyway."""
+
+    __tablename__ = "klines"
+
+    symbol: Mapped[str] = mapped_column(String(40), primary_key=True)
+    timeframe: Mapped[str] = mapped_column(String(4), primary_key=True)
+    open_time_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    open: Mapped[float] = mapped_column(Float(53))
+    high: Mapped[float] = mapped_column(Float(53))
+    low: Mapped[float] = mapped_column(Float(53))
+    close: Mapped[float] = mapped_column(Float(53))
+    volume: Mapped[float] = mapped_column(Float(53))
+
+
+# --- runs (mtf) --------------------------------------------------------------------------------
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    profile: Mapped[str] = mapped_column(String(80), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    as_of: Mapped[datetime | None] = mapped_column(index=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    exchange: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    symbols_total: Mapped[int] = mapped_column(Integer, default=0)
+    ready: Mapped[int] = mapped_column(Integer, default=0)
+    invalid: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(Text)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RunResultRow(Base):
+    __tablename__ = "run_results"
+    __table_args__ = (UniqueConstraint("run_id", "symbol"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("runs.run_id", ondelete="CASCADE"), index=True
+    )
+    symbol: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    side: Mapped[str | None] = mapped_column(String(5))
+    execution_tf: Mapped[str | None] = mapped_column(String(4))
+    reason: Mapped[str | None] = mapped_column(String(120))
+    candle_open_ms: Mapped[int | None] = mapped_column(BigInteger)
+    reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decisions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LockRow(Base):
+    """Lease-style locks shared by every process through the database."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class SwitchRow(Base):
+    """Per-symbol on/off switches (`SYMBOL:<sym>`); no row or an expired row means ON."""
+
+    __tablename__ = "switches"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    is_on: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- orders (tradeentry) ------------------------------------------------------------------------
+
+
+class OrderRow(Base):
+    """One trade decision and what became of it; `decision_key` makes placement idempotent."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_key: Mapped[str] = mapped_column(String(80), unique=True)
+    client_order_id: Mapped[str] = mapped_column(String(32), unique=True)
+    run_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    profile: Mapped[str] = mapped_column(String(80))
+    symbol: Mapped[str] = mapped_column(String(40), index=True)
+    side: Mapped[str] = mapped_column(String(5))
+    timeframe: Mapped[str] = mapped_column(String(4))
+    candle_open_ms: Mapped[int] = mapped_column(BigInteger)
+    exchange: Mapped[str] = mapped_column(String(20))
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    exchange_order_id: Mapped[str | None] = mapped_column(String(40))
+    filled_size: Mapped[Decimal | None]  # contracts the entry filled (watcher)
+    avg_fill_price: Mapped[Decimal | None]
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- paper exchange state (providers.paper) ---------------------------------------------------
+
+
+class PaperAccountRow(Base):
+    __tablename__ = "paper_accounts"
+
+    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(10), default="USDT")
+    wallet_balance: Mapped[Decimal]
+    fees_paid: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    realized_pnl: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    next_order_id: Mapped[int] = mapped_column(BigInteger, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PaperOrderRow(Base):
+    """Orders of the paper exchange: normal orders and trigger (TP/SL/plan) orders.
+
+    Order ids are per account, so the key is (account, order_id).
+    """
+
+    __tablename__ = "paper_orders"
+    __table_args__ = (
+        UniqueConstraint("account", "client_order_id"),
+        Index("ix_paper_orders_open", "account", "is_open", "symbol"),
+    )
+
+    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client_order_id: Mapped[str | None] = mapped_column(String(40))
+    symbol: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))  # normal | take_profit | stop_loss | plan
+    side: Mapped[int] = mapped_column(Integer)  # Bitmart side codes 1..4
+    order_type: Mapped[str] = mapped_column(String(10))  # limit | market
+    mode: Mapped[int] = mapped_column(Integer, default=1)
+    price: Mapped[Decimal | None]  # limit price; on a trigger order its execution price
+    trigger_price: Mapped[Decimal | None]
+    price_type: Mapped[int | None] = mapped_column(Integer)  # trigger orders: 1 last, 2 mark
+    size: Mapped[Decimal | None]  # None only on a trigger order: the whole position
+    filled_size: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    avg_fill_price: Mapped[Decimal | None]
+    fee: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    status: Mapped[str] = mapped_column(String(20))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    reduce_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    leverage: Mapped[int | None] = mapped_column(Integer)
+    open_type: Mapped[str | None] = mapped_column(String(10))
+    preset_take_profit: Mapped[Decimal | None]
+    preset_stop_loss: Mapped[Decimal | None]
+    preset_price_type: Mapped[int | None] = mapped_column(Integer)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class PaperPositionRow(Base):
+    __tablename__ = "paper_positions"
+
+    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(40), primary_key=True)
+    side: Mapped[str] = mapped_column(String(5), primary_key=True)  # long | short
+    size: Mapped[Decimal]
+    entry_price: Mapped[Decimal]
+    leverage: Mapped[int] = mapped_column(Integer)
+    open_type: Mapped[str] = mapped_column(String(10))
+    margin: Mapped[Decimal]
+    realized_pnl: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    opened_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class PaperLeverageRow(Base):
+    __tablename__ = "paper_leverage"
+
+    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(40), primary_key=True)
+    leverage: Mapped[int] = mapped_column(Integer)
+    open_type: Mapped[str] = mapped_column(String(10))
+
+
+class PaperCursorRow(Base):
+    """How far the paper exchange has simulated fills for a symbol."""
+
+    __tablename__ = "paper_cursors"
+
+    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(40), primary_key=True)
+    simulated_until_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- account state synced from the exchange (mtf runner) ------------------------------------
+
+
+class PositionRow(Base):
+    """Open positions as last read from the exchange (closed ones are kept, status CLOSED)."""
+
+    __tablename__ = "positions"
+
+    exchange: Mapped[str] = mapped_column(String(20), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(40), primary_key=True)
+    side: Mapped[str] = mapped_column(String(5), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))  # OPEN | CLOSED
+    size: Mapped[Decimal]
+    entry_price: Mapped[Decimal]
+    mark_price: Mapped[Decimal]
+    leverage: Mapped[int] = mapped_column(Integer)
+    unrealized_pnl: Mapped[Decimal]
+    margin: Mapped[Decimal]
+    opened_ms: Mapped[int] = mapped_column(BigInteger)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExchangeOrderRow(Base):
+    """Open normal orders as last read from the exchange."""
+
+    __tablename__ = "exchange_orders"
+
+    exchange: Mapped[str] = mapped_column(String(20), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client_order_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    symbol: Mapped[str] = mapped_column(String(40), index=True)
+    side: Mapped[int] = mapped_column(Integer)
+    order_type: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))
+    price: Mapped[Decimal | None]
+    size: Mapped[Decimal]
+    filled_size: Mapped[Decimal]
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DailyEquityRow(Base):
+    """The account's equity at the first look of each UTC day: the daily loss cap's baseline."""
+
+    __tablename__ = "daily_equity"
+
+    exchange: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    equity: Mapped[Decimal]
+    wallet: Mapped[Decimal]  # equity without unrealized PnL
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

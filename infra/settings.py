@@ -1,0 +1,183 @@
+"""Process-wide settings, read from the environment (and an optional `.env` file).
+
+Every variable is documented in the README's configuration table; `mtf config` prints the
+effective values with secrets masked.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ExchangeName = Literal["paper", "bitmart"]
+
+
+class Settings(BaseSettings):
+    """Environment configuration. Field names map to `MTF_<NAME>` unless an alias says otherwise."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MTF_",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- infrastructure -------------------------------------------------------------------
+    broker_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("CELERY_BROKER_URL", "MTF_BROKER_URL"),
+        description="Celery broker (Redis or RabbitMQ).",
+    )
+    result_backend: str = Field(
+        "redis://127.0.0.1:6379/1",
+        validation_alias=AliasChoices("CELERY_RESULT_BACKEND", "MTF_RESULT_BACKEND"),
+        description="Celery result backend (Redis).",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/2",
+        validation_alias=AliasChoices("MTF_REDIS_URL", "REDIS_URL"),
+        description="Redis for RedBeat schedules and the shared rate limiter.",
+    )
+    database_url: str = Field(
+        "sqlite:///mtf.db",
+        validation_alias=AliasChoices("DATABASE_URL", "MTF_DATABASE_URL"),
+        description="SQLAlchemy URL: a SQLite file by default, postgresql+psycopg://... in "
+        "production.",
+    )
+
+    # --- trading defaults -----------------------------------------------------------------
+    profile: str = Field("scalper_micro", description="Profile used when a run names none.")
+    dry_run: bool = Field(True, description="Default of a run's dry_run when it is not given.")
+    live_trading: bool = Field(
+        False,
+        description="The live switch: without it no order reaches a real exchange, "
+        "whatever a run's dry_run says.",
+    )
+    exchange: ExchangeName = Field("paper", description="Exchange adapter: paper or bitmart.")
+
+    # --- exchange credentials (never printed) --------------------------------------------
+    bitmart_api_key: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("BITMART_API_KEY", "MTF_BITMART_API_KEY")
+    )
+    bitmart_secret_key: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("BITMART_SECRET_KEY", "MTF_BITMART_SECRET_KEY"),
+    )
+    bitmart_api_memo: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("BITMART_API_MEMO", "MTF_BITMART_API_MEMO")
+    )
+    bitmart_base_url: str = Field(
+        "https://api-cloud-v2.bitmart.com", description="Bitmart futures REST host."
+    )
+
+    # --- synthetic market and paper exchange ----------------------------------------------
+    synthetic_seed: int = Field(42, description="Seed of the synthetic market generator.")
+    synthetic_symbols: int = Field(
+        8, ge=1, le=5000, description="Number of synthetic symbols generated into an empty store."
+    )
+    history_bars: int = Field(
+        500, ge=50, le=5000, description="Candles kept/generated per symbol and timeframe."
+    )
+    paper_balance: float = Field(1000.0, gt=0, description="Initial paper wallet in USDT.")
+    paper_slippage_bps: float = Field(2.0, ge=0, description="Paper market-order slippage.")
+    paper_maker_fee: float = Field(0.0002, ge=0, description="Paper maker fee rate.")
+    paper_taker_fee: float = Field(0.0006, ge=0, description="Paper taker fee rate.")
+    paper_spread_bps: float = Field(2.0, ge=0, description="Paper top-of-book spread.")
+
+    # --- tradable universe (contracts synced from the exchange) -----------------------------
+    universe_quote: str = Field("USDT", description="Quote currency of tradable contracts.")
+    universe_min_turnover: float = Field(
+        8_000_000, ge=0, description="Minimum 24h turnover in USDT."
+    )
+    universe_top_n: int = Field(150, ge=0, description="At most this many, by turnover (0: all).")
+    universe_min_age_hours: float = Field(
+        880, ge=0, description="Minimum time since listing, in hours."
+    )
+    universe_expiry_margin_hours: float = Field(
+        24, ge=0, description="Leave out contracts expiring within this many hours."
+    )
+
+    # --- pipeline ------------------------------------------------------------------------
+    run_lock_ttl_seconds: int = Field(
+        120, ge=5, description="Overlap lock lifetime; a stuck run frees it after this."
+    )
+    validate_batch_size: int = Field(
+        0, ge=0, le=1000, description="Symbols per validation message; 0 picks automatically."
+    )
+    validate_parallelism: int = Field(
+        2,
+        ge=1,
+        le=1024,
+        description="Worker processes serving the mtf queue (all machines); the automatic batch "
+        "size makes at least this many validation messages.",
+    )
+    tpsl_every_minutes: int = Field(3, ge=1, le=60, description="TP/SL sweep cadence.")
+
+    # --- schedules ------------------------------------------------------------------------
+    schedule_profiles: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["scalper_micro"],
+        description="Profiles that beat runs every minute (comma separated).",
+    )
+    beat_offset_seconds: int = Field(
+        5, ge=0, le=50, description="Delay after the candle close before a cycle starts."
+    )
+    beat_expires_seconds: int = Field(
+        45, ge=5, le=59, description="A cycle not started this long after its minute is dropped."
+    )
+
+    # --- logging --------------------------------------------------------------------------
+    log_level: str = Field("INFO", description="Log level.")
+    log_json: bool = Field(False, description="Emit logs as JSON lines.")
+
+    @field_validator("schedule_profiles", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for log redaction."""
+        secrets = (self.bitmart_api_key, self.bitmart_secret_key, self.bitmart_api_memo)
+        return [s.get_secret_value() for s in secrets if s.get_secret_value()]
+
+    def public_view(self) -> dict[str, object]:
+        """Settings as a dict with secrets masked (safe to print or log)."""
+        out: dict[str, object] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = "********" if value.get_secret_value() else ""
+            else:
+                out[name] = value
+        for url_field in ("broker_url", "result_backend", "redis_url", "database_url"):
+            out[url_field] = mask_url_password(str(out[url_field]))
+        return out
+
+
+def mask_url_password(url: str) -> str:
+    """Hide the password part of a URL such as redis://:secret@host/0."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:****@{host}" if ":" in creds else url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process settings, read once."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,56 @@
+"""The `mtf` command line. Sub-commands live in small modules; other packages add their own
+groups through the `mtf.cli` entry-point group (e.g. `mtf schedules` from `schedules`)."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import entry_points
+
+import click
+
+from infra import logging as mtf_logging
+from infra.settings import get_settings
+from mtf.cli import (
+    contracts_cmd,
+    db_cmd,
+    diagnose_cmd,
+    klines_cmd,
+    plan_cmd,
+    profiles_cmd,
+    run_cmd,
+    runs_cmd,
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def main(verbose: bool) -> None:
+    """Multi-timeframe scalping engine for Bitmart USDT perpetual futures.
+
+    Embedded by default: SQLite, in-process tasks, paper exchange, synthetic market.
+    Set CELERY_BROKER_URL / DATABASE_URL and run Celery workers for the distributed mode.
+    """
+    settings = get_settings()
+    # The CLI prints its own results; logs only speak up for warnings unless asked (-v).
+    level = "DEBUG" if verbose else "WARNING"
+    mtf_logging.configure(level, json_lines=settings.log_json, secrets=settings.secret_values())
+
+
+main.add_command(run_cmd.run)
+main.add_command(klines_cmd.klines)
+main.add_command(klines_cmd.market)
+main.add_command(db_cmd.db)
+main.add_command(db_cmd.config)
+main.add_command(runs_cmd.runs)
+main.add_command(runs_cmd.orders)
+main.add_command(profiles_cmd.profiles)
+main.add_command(diagnose_cmd.diagnose)
+main.add_command(contracts_cmd.contracts)
+main.add_command(diagnose_cmd.replay_cmd)
+main.add_command(plan_cmd.plan)
+
+for _ep in entry_points(group="mtf.cli"):
+    try:
+        main.add_command(_ep.load())
+    except Exception as exc:  # a broken plugin must not take the whole CLI down
+        print(f"warning: cannot load CLI plugin {_ep.name}: {exc}", file=sys.stderr)

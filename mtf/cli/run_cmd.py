@@ -1,0 +1,107 @@
+"""`mtf run`: one cycle in this process, through the same Celery tasks the workers run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from mtf.cli.common import fail, services_or_exit
+
+
+@click.command()
+@click.option("--symbols", help="Comma-separated symbols (default: the tradable universe).")
+@click.option("--profile", help="Validation profile (default: MTF_PROFILE, scalper_micro).")
+@click.option(
+    "--at",
+    "at",
+    metavar="TIME",
+    help="Decide as of this UTC minute, e.g. 2023-08-01T12:00Z (replay).",
+)
+@click.option(
+    "--dry-run/--no-dry-run",
+    "dry_run",
+    default=None,
+    help="Record plans only (default: MTF_DRY_RUN, true).",
+)
+@click.option("--exchange", type=click.Choice(["paper", "bitmart"]), help="Exchange adapter.")
+@click.option("--current-tf", help="Only consider this execution timeframe.")
+@click.option(
+    "--validation-mode",
+    type=click.Choice(["strict", "pragmatic"]),
+    help="Override the profile's context mode.",
+)
+@click.option("--skip-context", is_flag=True, help="Skip the context timeframes.")
+@click.option(
+    "--skip-open-state-filter", is_flag=True, help="Keep symbols with an open position or order."
+)
+@click.option("--force-run", is_flag=True, help="Ignore symbol switches.")
+@click.option("--no-tpsl", is_flag=True, help="Do not run the TP/SL sweep.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full run response as JSON.")
+def run(
+    symbols: str | None,
+    profile: str | None,
+    at: str | None,
+    dry_run: bool | None,
+    exchange: str | None,
+    current_tf: str | None,
+    validation_mode: str | None,
+    skip_context: bool,
+    skip_open_state_filter: bool,
+    force_run: bool,
+    no_tpsl: bool,
+    as_json: bool,
+) -> None:
+    """Run one scalping cycle in-process and print its summary (no broker needed)."""
+    from mtf.celery_app import configure_embedded
+    from mtf.summary import compact_summary
+    from mtf.tasks.cycle import run_cycle
+
+    svc = services_or_exit()
+    configure_embedded()
+    request: dict[str, Any] = {}
+    if symbols:
+        request["symbols"] = symbols
+    for key, value in (
+        ("profile", profile),
+        ("as_of", at),
+        ("dry_run", dry_run),
+        ("exchange", exchange),
+        ("current_tf", current_tf),
+        ("validation_mode", validation_mode),
+    ):
+        if value is not None:
+            request[key] = value
+    for key, flag in (
+        ("skip_context", skip_context),
+        ("skip_open_state_filter", skip_open_state_filter),
+        ("force_run", force_run),
+    ):
+        if flag:
+            request[key] = True
+    if no_tpsl:
+        request["process_tp_sl"] = False
+
+    result = run_cycle.apply(kwargs=request)
+    if result.failed():
+        fail(str(result.result), code=2)
+    started = result.result
+    run_row = svc.runs.get(started["run_id"])
+    if run_row is None:
+        fail(f"run {started['run_id']} left no record")
+    assert run_row is not None
+    if run_row.status in ("skipped", "rejected") or run_row.response is None:
+        payload = {
+            "status": run_row.status,
+            "message": run_row.detail or "",
+            "run": {"run_id": run_row.run_id, "profile": run_row.profile},
+        }
+        click.echo(json.dumps(payload, indent=2) if as_json else compact_summary(payload))
+        sys.exit(0 if run_row.status == "skipped" else 1)
+    if as_json:
+        click.echo(json.dumps(run_row.response, indent=2, default=str))
+    else:
+        click.echo(compact_summary(run_row.response))
+    sys.exit(1 if run_row.status == "failed" else 0)

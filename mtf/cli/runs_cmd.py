@@ -1,0 +1,102 @@
+"""`mtf runs ...` and `mtf orders ...`: what past cycles decided and recorded."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table
+
+from mtf.cli.common import console, fail, services_or_exit
+from mtf.summary import compact_summary
+
+
+@click.group()
+def runs() -> None:
+    """Past runs."""
+
+
+@runs.command("list")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--profile")
+def list_(limit: int, profile: str | None) -> None:
+    """Most recent runs first."""
+    svc = services_or_exit()
+    table = Table(
+        "run", "profile", "as of", "status", "symbols", "ready", "invalid", "skipped", "errors"
+    )
+    for row in svc.runs.recent(limit, profile):
+        table.add_row(
+            row.run_id[:8],
+            row.profile,
+            f"{row.as_of:%Y-%m-%d %H:%M}" if row.as_of else "-",
+            row.status,
+            str(row.symbols_total),
+            str(row.ready),
+            str(row.invalid),
+            str(row.skipped),
+            str(row.errors),
+        )
+    console().print(table)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--symbol", help="Show this symbol's full rule trace.")
+@click.option("--json", "as_json", is_flag=True)
+def show(run_id: str, symbol: str | None, as_json: bool) -> None:
+    """A run's summary (or one symbol's trace)."""
+    svc = services_or_exit()
+    row = svc.runs.find(run_id)
+    if row is None:
+        fail(f"no single run matches {run_id!r}")
+    assert row is not None
+    if symbol:
+        match = [r for r in svc.runs.results(row.run_id) if r.symbol == symbol.upper()]
+        if not match:
+            fail(f"run {row.run_id[:8]} has no result for {symbol}")
+        r = match[0]
+        data = {
+            "symbol": r.symbol,
+            "status": r.status,
+            "side": r.side,
+            "execution_tf": r.execution_tf,
+            "reason": r.reason,
+            "reasons": r.reasons,
+            "decisions": r.decisions,
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    if row.response is None:
+        click.echo(f"{row.status}: {row.detail}")
+        return
+    click.echo(json.dumps(row.response, indent=2) if as_json else compact_summary(row.response))
+
+
+@click.group()
+def orders() -> None:
+    """Recorded order decisions."""
+
+
+@orders.command("list")
+@click.option("--limit", default=30, show_default=True)
+def orders_list(limit: int) -> None:
+    """Most recent decisions first: status, plan prices and size."""
+    svc = services_or_exit()
+    table = Table(
+        "decision key", "side", "status", "entry", "stop", "take profit", "size", "lev", "dry"
+    )
+    for row in svc.ledger.recent(limit):
+        plan = row.plan or {}
+        table.add_row(
+            row.decision_key,
+            row.side,
+            row.status,
+            str(plan.get("entry_price", "-")),
+            str(plan.get("stop_loss", "-")),
+            str(plan.get("take_profit", "-")),
+            str(plan.get("size", "-")),
+            str(plan.get("leverage", "-")),
+            "yes" if row.dry_run else "no",
+        )
+    console().print(table)

@@ -1,0 +1,25 @@
+"""Contract sync: the exchange's contract specifications into the store."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from mtf.universe import tradable_universe
+
+if TYPE_CHECKING:
+    from mtf.services import Services
+
+
+def sync_contracts(svc: Services, exchange: str) -> dict[str, Any]:
+    """Upsert every contract the exchange lists (delisted ones keep their new status)."""
+    specs = svc.exchange(exchange).contracts()
+    for spec in specs:
+        svc.contracts.upsert(spec, source=exchange)
+    universe, _ = tradable_universe(svc, int(time.time() * 1000))
+    return {
+        "exchange": exchange,
+        "upserted": len(specs),
+        "trading": sum(1 for s in specs if s.is_trading),
+        "universe": len(universe),
+    }

@@ -1,0 +1,120 @@
+"""Order placement and the limit-fill watcher on the `orders` queue (idempotent on the
+decision key).
+
+Time: the paper exchange trades on market time, which for a run at a past `as_of` is behind the
+wall clock; the watcher keeps the offset between the two (`clock_offset_ms`) so the market
+clock moves on at wall-clock speed from the decision's `as_of`. Bitmart runs on the wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery import Task
+
+from mtf.celery_app import app
+from mtf.services import Services, services
+from mtf.tasks.tpsl import recalc_tpsl
+from providers.port import Exchange, RateLimitError, TransientError
+from providers.timeframes import Timeframe
+from tradeentry.config import TradeEntryConfigError, load_trade_entry
+from tradeentry.execute import place_decision, record_error
+from tradeentry.follow import FOLLOWED, follow_entry
+from tradeentry.ledger import Decision
+
+log = logging.getLogger("mtf.orders")
+
+RETRY = {
+    "autoretry_for": (TransientError, RateLimitError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def market_exchange(svc: Services, name: str, offset_ms: int) -> Exchange:
+    """The exchange on its clock: wall time plus `offset_ms` for paper, wall time for Bitmart."""
+    if name != "paper":
+        return svc.exchange(name)
+    return svc.exchange(name, clock=lambda: wall_ms() + offset_ms)
+
+
+@app.task(name="mtf.place_order", bind=True, acks_late=True, ignore_result=True, **RETRY)
+def place_order(self: Task, decision: dict[str, Any]) -> dict[str, Any]:
+    """Plan a READY decision with its profile's trade-entry settings and record it (dry-run)
+    or send it (live), exactly once; a sent entry is then followed by `mtf.watch_order`."""
+    d = Decision.from_dict(decision)
+    svc = services()
+    offset = d.as_of_ms - wall_ms() if d.exchange == "paper" else 0
+    try:
+        config = load_trade_entry(d.profile)
+    except TradeEntryConfigError as exc:
+        return record_error(d, svc.ledger, f"trade-entry profile {d.profile!r}: {exc}")
+    exchange = svc.exchange(d.exchange, clock=lambda: d.as_of_ms)
+    now_ms = d.as_of_ms if d.exchange == "paper" else wall_ms()
+
+    def candles(tf: Timeframe, limit: int) -> Any:
+        return svc.market.closed_candles(d.symbol, tf, now_ms, limit)
+
+    out = place_decision(
+        d,
+        exchange=exchange,
+        ledger=svc.ledger,
+        config=config,
+        candles=candles,
+        live_trading=svc.settings.live_trading,
+        now_ms=now_ms,
+    )
+    if out["status"] in FOLLOWED:
+        # Also on a duplicate delivery: the first one may have died before scheduling it.
+        _watch_later(self, d.decision_key, offset, 0.0 if not out.get("duplicate") else 1.0)
+    return out
+
+
+@app.task(name="mtf.watch_order", bind=True, acks_late=True, ignore_result=True, **RETRY)
+def watch_order(self: Task, decision_key: str, clock_offset_ms: int = 0) -> dict[str, Any]:
+    """One look at a resting entry; schedules the next look, or the TP/SL sweep on a fill."""
+    svc = services()
+    row = svc.ledger.get(decision_key)
+    if row is None:
+        raise ValueError(f"no order ledger row for decision key {decision_key!r}")
+    if row.status not in FOLLOWED:
+        return {"decision_key": decision_key, "status": row.status, "detail": "not followed"}
+    config = load_trade_entry(row.profile)
+    exchange = market_exchange(svc, row.exchange, clock_offset_ms)
+    now_ms = wall_ms() + (clock_offset_ms if row.exchange == "paper" else 0)
+    if row.exchange == "paper":
+        # The paper exchange fills from stored candles: bring them up to its clock.
+        svc.market.closed_candles(row.symbol, Timeframe.M1, now_ms, 5)
+    result = follow_entry(row, exchange, svc.ledger, config, now_ms)
+    if result.protect:
+        recalc_tpsl.apply_async(
+            kwargs={
+                "exchange": row.exchange,
+                "symbol": row.symbol,
+                "clock_offset_ms": clock_offset_ms,
+            },
+            queue="tpsl",
+        )
+    elif result.next_in_s is not None:
+        _watch_later(self, decision_key, clock_offset_ms, result.next_in_s)
+    return {"decision_key": decision_key, **result.to_dict()}
+
+
+def _watch_later(task: Task, decision_key: str, offset_ms: int, seconds: float) -> None:
+    if task.request.is_eager:
+        # In-process mode has no timer to wait on: the sweep finishes what is left.
+        log.info("entry %s is followed by the TP/SL sweep in the embedded mode", decision_key)
+        return
+    watch_order.apply_async(
+        kwargs={"decision_key": decision_key, "clock_offset_ms": offset_ms},
+        countdown=seconds,
+        queue="orders",
+    )

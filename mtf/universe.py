@@ -1,0 +1,111 @@
+"""Which symbols a cycle validates: requested ones or the tradable universe, minus exclusions.
+
+The universe is every contract passing the selection filters (`providers.universe`).
+Exclusions: symbols switched off (unless `force_run`) and symbols with an open position or open
+order on the exchange (unless `skip_open_state_filter`). With `sync_tables` the positions and
+open orders read are stored (`mtf.account`). When the exchange cannot be read the cycle does not
+assume "no positions": it records the error and blocks new orders.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from infra.db import engine_session
+from infra.models import SwitchRow
+from infra.settings import Settings
+from mtf.account import read_account, store_account
+from mtf.context import RunContext
+from providers.port import ExchangeError
+from providers.universe import UniverseFilter, select_universe
+
+if TYPE_CHECKING:
+    from mtf.services import Services
+
+
+def switched_off(svc: Services, symbols: list[str]) -> dict[str, str]:
+    """Symbols whose `SYMBOL:<sym>` switch is OFF and not expired."""
+    now = datetime.now(UTC)
+    keys = {f"SYMBOL:{s}": s for s in symbols}
+    out: dict[str, str] = {}
+    with engine_session(svc.engine) as session:
+        rows = session.scalars(select(SwitchRow).where(SwitchRow.key.in_(list(keys))))
+        for row in rows:
+            if not row.is_on and (row.expires_at is None or row.expires_at > now):
+                until = f" until {row.expires_at:%Y-%m-%d %H:%M}Z" if row.expires_at else ""
+                out[keys[row.key]] = f"switched off{until}: {row.reason or 'no reason given'}"
+    return out
+
+
+def universe_filter(settings: Settings) -> UniverseFilter:
+    return UniverseFilter(
+        quote=settings.universe_quote,
+        min_turnover=Decimal(str(settings.universe_min_turnover)),
+        top_n=settings.universe_top_n,
+        min_age_hours=settings.universe_min_age_hours,
+        expiry_margin_hours=settings.universe_expiry_margin_hours,
+    )
+
+
+def tradable_universe(svc: Services, now_ms: int) -> tuple[list[str], dict[str, str]]:
+    """Tradable symbols and why the others are left out. Market-statistics filters (turnover,
+    listing age, top-N) apply to contracts synced from an exchange, which carry them; synthetic
+    and imported contracts are only checked for quote currency and status."""
+    rules = universe_filter(svc.settings)
+    sources = {s: src for src, symbols in svc.contracts.by_source().items() for s in symbols}
+    specs = svc.contracts.all()
+    synced = [s for s in specs if sources.get(s.symbol) not in ("synthetic", "import")]
+    local = [s for s in specs if sources.get(s.symbol) in ("synthetic", "import")]
+    chosen, excluded = select_universe(synced, rules, now_ms)
+    basic = UniverseFilter(quote=rules.quote, expiry_margin_hours=rules.expiry_margin_hours)
+    local_chosen, local_excluded = select_universe(local, basic, now_ms)
+    reasons = {e.symbol: e.reason for e in [*excluded, *local_excluded]}
+    return [*chosen, *sorted(local_chosen)], reasons
+
+
+def resolve(ctx: RunContext, svc: Services) -> dict[str, Any]:
+    errors: list[dict[str, Any]] = []
+    excluded: dict[str, str] = {}
+    orders_blocked: str | None = None
+    if ctx.exchange == "paper":
+        svc.synthetic.ensure_universe(svc.settings.synthetic_symbols)
+    elif not svc.contracts.by_source().get(ctx.exchange):
+        # First cycle against an exchange: its contracts are needed to know the universe.
+        from mtf.contracts import sync_contracts
+
+        try:
+            sync_contracts(svc, ctx.exchange)
+        except ExchangeError as exc:
+            errors.append({"symbol": None, "error": f"cannot sync contracts: {exc}"})
+    if ctx.symbols:
+        symbols = list(ctx.symbols)
+    else:
+        symbols, _ = tradable_universe(svc, ctx.as_of_ms)
+        if not ctx.force_run:
+            excluded.update(switched_off(svc, symbols))
+    if ctx.sync_tables or not ctx.skip_open_state_filter:
+        try:
+            exchange = svc.exchange(ctx.exchange, clock=lambda: ctx.as_of_ms)
+            snapshot = read_account(exchange)
+        except ExchangeError as exc:
+            orders_blocked = (
+                f"cannot read open positions/orders from {ctx.exchange} "
+                f"({type(exc).__name__}: {exc}); no new orders this cycle"
+            )
+            errors.append({"symbol": None, "error": orders_blocked})
+        else:
+            if ctx.sync_tables:
+                store_account(svc.engine, ctx.exchange, snapshot)
+            if not ctx.skip_open_state_filter:
+                busy = snapshot.busy_symbols()
+                excluded.update({s: why for s, why in busy.items() if s in symbols})
+    return {
+        "symbols": [s for s in symbols if s not in excluded],
+        "excluded": excluded,
+        "errors": errors,
+        "orders_blocked": orders_blocked,
+    }

@@ -1,0 +1,174 @@
+"""The `mtf` command line, run in-process against a temporary SQLite database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from mtf.cli import main
+from tests.conftest import klines_file
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    from infra.settings import reset_settings
+    from mtf import services
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("MTF_SYNTHETIC_SYMBOLS", "3")
+    monkeypatch.chdir(tmp_path)
+    reset_settings()
+    services.reset()
+    yield CliRunner()
+    services.reset()
+    reset_settings()
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            out.extend(all_commands(command, (*prefix, name)))
+        else:
+            out.append((*prefix, name))
+    return out
+
+
+def test_every_command_has_help(cli: CliRunner) -> None:
+    commands = all_commands(main)
+    assert ("run",) in commands and ("klines", "import") in commands
+    assert ("schedules", "enable") in commands, "the schedules plugin is registered"
+    for path in commands:
+        result = cli.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage:" in result.output
+
+
+def test_run_prints_the_compact_summary(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["run"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("[success] scalper_micro run") and "dry-run on paper" in lines[0]
+    assert lines[1].startswith("symbols 3 |")
+    assert len(lines) <= 15
+
+
+def test_run_json_for_chosen_symbols(cli: CliRunner) -> None:
+    result = cli.invoke(
+        main, ["run", "--symbols", "BTCUSDT,ETHUSDT", "--profile", "scalper_micro", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    response: dict[str, Any] = json.loads(result.output)
+    assert set(response["symbols"]) == {"BTCUSDT", "ETHUSDT"}
+    assert response["run"]["profile"] == "scalper_micro" and response["run"]["dry_run"] is True
+    runs = cli.invoke(main, ["runs", "list"])
+    assert response["run"]["run_id"][:8] in runs.output
+    trace = cli.invoke(main, ["runs", "show", response["run"]["run_id"], "--symbol", "BTCUSDT"])
+    assert trace.exit_code == 0
+    decisions = json.loads(trace.output)["decisions"]
+    assert "5m" in decisions and "rule" in json.dumps(decisions)
+
+
+def test_refused_request_exits_2(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["run", "--current-tf", "4h"])
+    assert result.exit_code == 2
+    assert "not an execution timeframe of scalper_micro" in result.output
+
+
+def test_import_then_replay(cli: CliRunner) -> None:
+    folder = "binance-usdm-futures_2023-07"
+    files = [str(klines_file(folder, f"ETHUSDT-{tf}.csv")) for tf in ("1m", "5m")]
+    imported = cli.invoke(main, ["klines", "import", *files])
+    assert imported.exit_code == 0, imported.output
+    assert "2 file(s) imported, 0 failed" in imported.output
+    replay = cli.invoke(
+        main, ["run", "--symbols", "ETHUSDT", "--at", "2023-08-01T12:00Z", "--json"]
+    )
+    assert replay.exit_code == 0, replay.output
+    response = json.loads(replay.output)
+    assert response["run"]["as_of"] == "2023-08-01T12:00:00Z"
+    assert response["symbols"]["ETHUSDT"]["status"] in ("READY", "INVALID")
+
+
+def test_import_of_a_bad_file_names_the_line(cli: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "ABCUSDT-1m.csv"
+    bad.write_text(
+        "open_time_ms,open,high,low,close,volume\n"
+        "1690000020000,1,2,0.5,1.5,10\n1690000080000,1,x,1,1,1\n"
+    )
+    result = cli.invoke(main, ["klines", "import", str(bad)])
+    assert result.exit_code == 1
+    assert "ABCUSDT-1m.csv" in result.output and "line 3" in result.output
+
+
+def test_profiles_check_reports_paths(cli: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nexecution_timeframes: [1m]\ntimeframes:\n  1m:\n    long: [nope]\n")
+    result = cli.invoke(main, ["profiles", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "timeframes.1m.long[0]: unknown rule 'nope'" in result.output
+    good = cli.invoke(main, ["profiles", "check", "scalper_micro"])
+    assert good.exit_code == 0 and "ok" in good.output
+
+
+def test_config_masks_secrets(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.settings import reset_settings
+
+    monkeypatch.setenv("BITMART_SECRET_KEY", "s3cr3t-value")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://:hunter22@redis:6379/0")
+    reset_settings()
+    result = cli.invoke(main, ["config"])
+    assert result.exit_code == 0
+    assert "s3cr3t-value" not in result.output and "hunter22" not in result.output
+    shown = json.loads(result.output)
+    assert shown["bitmart_secret_key"] == "********"
+    assert shown["broker_url"] == "redis://:****@redis:6379/0"
+
+
+def test_diagnose_shows_every_condition(cli: CliRunner) -> None:
+    table = cli.invoke(main, ["diagnose", "BTCUSDT", "--tf", "5m"])
+    assert table.exit_code == 0, table.output
+    assert "5m (context)" in table.output and "rsi_bullish" in table.output
+    out = cli.invoke(main, ["diagnose", "BTCUSDT", "--json"])
+    data = json.loads(out.output)
+    assert data["status"] in ("READY", "INVALID") and set(data["timeframes"]) == {"5m", "1m"}
+    long_rules = data["timeframes"]["5m"]["long"]["children"]
+    assert {r["rule"] for r in long_rules} == {
+        "rsi_bullish",
+        "close_above_vwap_or_ema_9",
+        "atr_band_micro",
+    }
+    assert all("passed" in r for r in long_rules)
+    wrong = cli.invoke(main, ["diagnose", "BTCUSDT", "--tf", "4h"])
+    assert wrong.exit_code == 1 and "its timeframes: 5m, 1m" in wrong.output
+
+
+def test_replay_counts_decisions_over_imported_candles(cli: CliRunner) -> None:
+    folder = "binance-usdm-futures_2023-07"
+    files = [str(klines_file(folder, f"BTCUSDT-{tf}.csv")) for tf in ("1m", "5m")]
+    assert cli.invoke(main, ["klines", "import", *files]).exit_code == 0
+    result = cli.invoke(
+        main,
+        [
+            "replay",
+            "--symbols",
+            "BTCUSDT",
+            "--from",
+            "2023-08-01T00:00Z",
+            "--to",
+            "2023-08-01T06:00Z",
+            "--step",
+            "5m",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["decisions"] == 73  # every 5 minutes from 00:00 to 06:00 inclusive
+    assert sum(data["statuses"].values()) == 73
+    assert sum(data["reasons"].values()) == data["statuses"].get("INVALID", 0)

@@ -1,0 +1,1 @@
+"""Tests of the Bitmart adapter and its fake server."""

@@ -1,0 +1,1 @@
+"""Behavioural suite of the exchange port, run against every adapter."""

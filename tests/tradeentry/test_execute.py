@@ -1,0 +1,269 @@
+"""Placing decisions: claimed once, planned with the profile, risk-checked, simulated in
+dry-run, sent with preset TP/SL only when allowed."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from infra.db import engine_session
+from infra.models import PositionRow
+from providers.types import Balance, OpenType, OrderStatus, Position, PositionSide
+from tests.tradeentry.venue import SYMBOL, Market, Venue, build_market, config
+from tradeentry.config import TradeEntryConfig
+from tradeentry.execute import place_decision, record_error
+from tradeentry.ids import client_order_id
+from tradeentry.ledger import Decision
+
+
+@pytest.fixture
+def market(db_url: str) -> Market:
+    return build_market(db_url)
+
+
+def place(
+    m: Market,
+    d: Decision,
+    venue: Any = None,
+    cfg: TradeEntryConfig | None = None,
+    *,
+    live: bool = False,
+) -> dict[str, Any]:
+    return place_decision(
+        d,
+        exchange=venue or m.exchange(),
+        ledger=m.ledger(),
+        config=cfg or config(),
+        candles=m.candles,
+        live_trading=live,
+        now_ms=m.clock,
+    )
+
+
+def test_client_order_id_is_derived_and_valid() -> None:
+    cid = client_order_id("BTCUSDT:1m:1690000000000")
+    assert cid == client_order_id("BTCUSDT:1m:1690000000000")
+    assert cid != client_order_id("BTCUSDT:1m:1690000060000")
+    assert len(cid) == 32 and cid.isalnum() and cid.isascii()
+
+
+def test_dry_run_records_the_full_plan_and_sends_nothing(market: Market) -> None:
+    venue = Venue(market.exchange())
+    out = place(market, market.decision(dry_run=True), venue)
+    assert out["status"] == "simulated"
+    row = market.ledger().get(out["decision_key"])
+    assert row is not None and row.status == "simulated"
+    for key in (
+        "entry_price",
+        "stop_loss",
+        "take_profit",
+        "targets",
+        "size",
+        "leverage",
+        "zone",
+        "steps",
+        "risk_usdt",
+        "loss_at_stop_usdt",
+    ):
+        assert row.plan[key], key
+    # Risk is 0.5 % of the 100 USDT budget: 0.5 USDT, never 50 %.
+    assert Decimal(row.plan["risk_usdt"]) == Decimal("0.5")
+    assert Decimal(row.plan["loss_at_stop_usdt"]) <= Decimal("0.5")
+    sent = {m for m, _, _ in venue.calls} & {"submit_order", "set_leverage", "cancel_all_after"}
+    assert sent == set()
+    assert market.exchange().open_orders() == []
+
+
+def test_live_paper_entry_carries_the_plan_stop_and_target_as_presets(market: Market) -> None:
+    venue = Venue(market.exchange())
+    out = place(market, market.decision(dry_run=False), venue)
+    assert out["status"] == "submitted", out
+    plan = out["plan"]
+    [(args, _)] = venue.called("set_leverage")
+    assert args == (SYMBOL, plan["leverage"], OpenType.ISOLATED)
+    [order] = market.exchange().open_orders()
+    assert order.client_order_id == client_order_id(out["decision_key"])
+    assert order.price == Decimal(plan["entry_price"]) and order.size == Decimal(plan["size"])
+    assert order.preset_stop_loss == Decimal(plan["stop_loss"])
+    assert order.preset_take_profit == Decimal(plan["take_profit"])
+    assert order.status is OrderStatus.OPEN
+
+
+def test_redelivery_places_nothing_twice(market: Market) -> None:
+    d = market.decision(dry_run=False)
+    first = place(market, d)
+    again = place(market, d)
+    assert first["status"] == "submitted" and again["duplicate"] is True
+    assert again["exchange_order_id"] == first["exchange_order_id"]
+    assert len(market.exchange().open_orders()) == 1
+
+
+def test_a_crash_after_sending_is_found_by_the_retry(market: Market) -> None:
+    """The row is claimed but the task died after sending: the retry must not send again."""
+    d = market.decision(dry_run=False)
+    place(market, d)
+    market.ledger().update(d.decision_key, status="claimed")  # the ledger update was lost
+    venue = Venue(market.exchange())
+    retry = place(market, d, venue)
+    assert retry["status"] == "submitted"
+    assert venue.called("submit_order") == [] and venue.called("set_leverage") == []
+    assert len(market.exchange().open_orders()) == 1
+
+
+def test_concurrent_deliveries_claim_once(market: Market) -> None:
+    ledger = market.ledger()
+    d = market.decision(dry_run=True)
+    created: list[bool] = []
+
+    def claim() -> None:
+        created.append(ledger.claim(d, client_order_id(d.decision_key))[1])
+
+    threads = [threading.Thread(target=claim) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert created.count(True) == 1
+
+
+class RealExchange(Venue):
+    """A real exchange as far as the gate is concerned: reads work, sending fails the test."""
+
+    def submit_order(self, *_: Any, **__: Any) -> Any:
+        raise AssertionError("submit_order must not be called without the live switch")
+
+    def set_leverage(self, *_: Any, **__: Any) -> Any:
+        raise AssertionError("set_leverage must not be called without the live switch")
+
+
+def test_real_exchange_needs_the_live_switch(market: Market) -> None:
+    venue = RealExchange(market.exchange(), name="bitmart")
+    out = place(market, market.decision(dry_run=False, exchange="bitmart"), venue)
+    assert out["status"] == "blocked" and "MTF_LIVE_TRADING" in out["detail"]
+    row = market.ledger().get(out["decision_key"])
+    assert row is not None and row.status == "blocked" and row.plan["entry_price"]
+
+
+def test_dead_man_switch_is_not_armed_unless_configured(market: Market) -> None:
+    armed: list[tuple[str, int]] = []
+
+    class WithSwitch(Venue):
+        def cancel_all_after(self, symbol: str, seconds: int) -> None:
+            armed.append((symbol, seconds))
+
+    first = place(market, market.decision(dry_run=False), WithSwitch(market.exchange()))
+    assert first["status"] == "submitted" and armed == []
+    market.ledger().update(first["decision_key"], status="expired")
+    d = replace(market.decision(dry_run=False, side="short"), decision_key="other")
+    out = place(market, d, WithSwitch(market.exchange()), config(dead_man_switch_seconds=600))
+    assert out["status"] == "submitted", out
+    assert armed == [(SYMBOL, 600)]
+
+
+def position(symbol: str) -> Position:
+    return Position(
+        symbol=symbol,
+        side=PositionSide.LONG,
+        size=Decimal(1),
+        entry_price=Decimal(1),
+        mark_price=Decimal(1),
+        leverage=2,
+        open_type=OpenType.ISOLATED,
+        margin=Decimal(1),
+        unrealized_pnl=Decimal(0),
+        realized_pnl=Decimal(0),
+        liquidation_price=None,
+        opened_ms=0,
+    )
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_max_concurrent_positions_blocks_new_entries(market: Market, dry_run: bool) -> None:
+    venue = Venue(market.exchange())
+    venue.positions_override = [position("AUSDT"), position("BUSDT")]
+    cfg = config(risk={"max_concurrent_positions": 2})
+    out = place(market, market.decision(dry_run=dry_run), venue, cfg)
+    assert out["status"] == "blocked" and out["limit"] == "max_concurrent_positions"
+    assert venue.called("submit_order") == []
+    venue.positions_override = [position("AUSDT")]
+    d = replace(market.decision(dry_run=dry_run), decision_key="second")
+    assert place(market, d, venue, cfg)["status"] in ("simulated", "submitted")
+
+
+def test_a_symbol_with_a_position_is_not_entered_again(market: Market) -> None:
+    venue = Venue(market.exchange())
+    venue.positions_override = [position(SYMBOL)]
+    out = place(market, market.decision(dry_run=False), venue)
+    assert out["status"] == "blocked" and out["limit"] == "already_open"
+
+
+def _balance(equity: str, unrealized: str = "0") -> Balance:
+    return Balance(
+        "USDT", Decimal(equity), Decimal(equity), Decimal(0), Decimal(0), Decimal(unrealized)
+    )
+
+
+@pytest.mark.parametrize("count_unrealized", [True, False])
+def test_daily_loss_cap_blocks_once_the_day_lost_enough(
+    market: Market, count_unrealized: bool
+) -> None:
+    venue = Venue(market.exchange())
+    cfg = config(risk={"daily_loss_limit_usdt": 5, "daily_loss_count_unrealized": count_unrealized})
+    venue.balance_override = _balance("1000")
+    first = place(market, market.decision(dry_run=True), venue, cfg)  # records the baseline
+    assert first["status"] == "simulated"
+    # 4 realized + 3 unrealized: over the cap only when the unrealized loss counts.
+    venue.balance_override = _balance("993", unrealized="-3")
+    d = replace(market.decision(dry_run=True), decision_key="later")
+    out = place(market, d, venue, cfg)
+    if count_unrealized:
+        assert out["status"] == "blocked" and out["limit"] == "daily_loss_limit"
+    else:
+        assert out["status"] == "simulated"
+
+
+def test_cooldown_after_an_exit(market: Market) -> None:
+    now = datetime.fromtimestamp(market.clock / 1000, UTC)
+    with engine_session(market.engine) as s:
+        s.add(
+            PositionRow(
+                exchange="paper",
+                symbol=SYMBOL,
+                side="long",
+                status="CLOSED",
+                size=Decimal(0),
+                entry_price=Decimal(100),
+                mark_price=Decimal(100),
+                leverage=2,
+                unrealized_pnl=Decimal(0),
+                margin=Decimal(0),
+                opened_ms=0,
+                synced_at=now - timedelta(minutes=5),
+            )
+        )
+        s.commit()
+    out = place(market, market.decision(dry_run=True), cfg=config(risk={"cooldown_minutes": 15}))
+    assert out["status"] == "blocked" and out["limit"] == "cooldown"
+    d = replace(market.decision(dry_run=True), decision_key="after")
+    assert place(market, d, cfg=config(risk={"cooldown_minutes": 4}))["status"] == "simulated"
+
+
+def test_a_skip_is_recorded_with_its_reason(market: Market) -> None:
+    cfg = config(order={"allowed_timeframes": ["5m"]})
+    out = place(market, market.decision(dry_run=True), cfg=cfg)
+    assert out["status"] == "skipped" and out["reason"] == "timeframe_not_allowed"
+    row = market.ledger().get(out["decision_key"])
+    assert row is not None and row.status == "skipped" and "1m" in (row.detail or "")
+
+
+def test_an_unusable_profile_is_recorded_as_an_error(market: Market) -> None:
+    d = market.decision(dry_run=False)
+    out = record_error(d, market.ledger(), "trade-entry profile 'x': no such profile")
+    assert out["status"] == "error"
+    row = market.ledger().get(d.decision_key)
+    assert row is not None and row.status == "error" and "no such profile" in (row.detail or "")

@@ -1,0 +1,122 @@
+"""The order ledger: one row per decision key, claimed before anything is sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from infra.db import engine_session
+from infra.models import OrderRow, table_of
+
+_T = table_of(OrderRow)
+#: Statuses of an entry that was sent (and so may have become a position).
+ENTERED = ("submitted", "fallback_submitted", "filled", "expired")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A READY decision as the order queue receives it."""
+
+    decision_key: str
+    run_id: str | None
+    profile: str
+    symbol: str
+    side: str
+    timeframe: str
+    candle_open_ms: int
+    exchange: str
+    dry_run: bool
+    as_of_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+class OrderLedger:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def claim(self, decision: Decision, client_order_id: str) -> tuple[OrderRow, bool]:
+        """Insert the decision's row if absent; returns (row, created). The unique constraint on
+        decision_key makes this the single point where a duplicate placement is stopped."""
+        now = datetime.now(UTC)
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        values: dict[str, Any] = {
+            "decision_key": decision.decision_key,
+            "client_order_id": client_order_id,
+            "run_id": decision.run_id,
+            "profile": decision.profile,
+            "symbol": decision.symbol,
+            "side": decision.side,
+            "timeframe": decision.timeframe,
+            "candle_open_ms": decision.candle_open_ms,
+            "exchange": decision.exchange,
+            "dry_run": decision.dry_run,
+            "status": "claimed",
+            "plan": {},
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self.engine.begin() as conn:
+            # RETURNING, not rowcount: drivers report -1 for INSERT .. ON CONFLICT DO NOTHING
+            created = (
+                conn.execute(
+                    insert(_T)
+                    .values(**values)
+                    .on_conflict_do_nothing(index_elements=[_T.c.decision_key])
+                    .returning(_T.c.id)
+                ).first()
+                is not None
+            )
+        row = self.get(decision.decision_key)
+        assert row is not None
+        return row, bool(created)
+
+    def update(self, decision_key: str, **values: Any) -> None:
+        values["updated_at"] = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(update(_T).where(_T.c.decision_key == decision_key).values(**values))
+
+    def get(self, decision_key: str) -> OrderRow | None:
+        with engine_session(self.engine) as s:
+            return s.scalars(select(OrderRow).where(OrderRow.decision_key == decision_key)).first()
+
+    def latest_entry(self, exchange: str, symbol: str, side: str) -> OrderRow | None:
+        """The newest live entry of a position: the plan its protection follows."""
+        with engine_session(self.engine) as s:
+            return s.scalars(
+                select(OrderRow)
+                .where(
+                    OrderRow.exchange == exchange,
+                    OrderRow.symbol == symbol,
+                    OrderRow.side == side,
+                    OrderRow.dry_run.is_(False),
+                    OrderRow.status.in_(ENTERED),
+                )
+                .order_by(OrderRow.id.desc())
+                .limit(1)
+            ).first()
+
+    def followed(self, exchange: str) -> list[OrderRow]:
+        """Entries the watcher still follows."""
+        with engine_session(self.engine) as s:
+            return list(
+                s.scalars(
+                    select(OrderRow).where(
+                        OrderRow.exchange == exchange,
+                        OrderRow.status.in_(("submitted", "fallback_submitted")),
+                    )
+                )
+            )
+
+    def recent(self, limit: int = 50) -> list[OrderRow]:
+        with engine_session(self.engine) as s:
+            return list(s.scalars(select(OrderRow).order_by(OrderRow.id.desc()).limit(limit)))

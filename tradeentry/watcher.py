@@ -1,0 +1,94 @@
+"""The limit-fill watcher's decision (pure): wait, cancel at the zone's end, fall back to a taker
+order just before it, or hand a filled entry over to protection.
+
+Order states are read as the exchange reports them (`OrderStatus`): a finished order is FILLED
+only when everything was filled, so a filled entry is never mistaken for a pending one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from providers.types import Order, OrderStatus, TopOfBook
+from tradeentry.model import EntryZone
+
+
+class WatchAction(StrEnum):
+    WAIT = "wait"
+    CANCEL = "cancel"  # the zone expired unfilled (a partial fill is then protected)
+    FALLBACK = "fallback"  # cancel the limit and take the rest at market
+    PROTECT = "protect"  # filled: place the stop and targets
+    DONE = "done"  # cancelled or rejected by the exchange: nothing left to do
+
+
+@dataclass(frozen=True)
+class FallbackRule:
+    enabled: bool
+    seconds_before_expiry: float
+    max_spread_bps: float
+    only_inside_zone: bool
+    max_slippage_bps: float
+
+
+@dataclass(frozen=True)
+class WatchDecision:
+    action: WatchAction
+    detail: str
+    wait_s: float = 0.0
+
+
+def decide_watch(
+    order: Order,
+    zone: EntryZone,
+    book: TopOfBook | None,
+    now_ms: int,
+    fallback: FallbackRule,
+    poll_seconds: float,
+) -> WatchDecision:
+    """What to do with a resting entry order now."""
+    if order.status is OrderStatus.FILLED:
+        return WatchDecision(
+            WatchAction.PROTECT, f"filled {order.filled_size} at {order.avg_fill_price}"
+        )
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+        filled = f", {order.filled_size} filled" if order.filled_size else ""
+        return WatchDecision(WatchAction.DONE, f"{order.status.value} by the exchange{filled}")
+    remaining_s = (zone.expires_ms - now_ms) / 1000
+    if remaining_s <= 0:
+        return WatchDecision(
+            WatchAction.CANCEL,
+            "entry zone expired unfilled"
+            if not order.filled_size
+            else f"entry zone expired with {order.filled_size} filled",
+        )
+    window = fallback.seconds_before_expiry if fallback.enabled else 0.0
+    if fallback.enabled and remaining_s <= window and book is not None:
+        why_not = _fallback_blocked(zone, book, fallback)
+        if why_not is None:
+            return WatchDecision(
+                WatchAction.FALLBACK, f"{remaining_s:.0f}s left, spread {book.spread_bps:.1f} bps"
+            )
+        # Conditions may still turn before the end: look again, then cancel at expiry.
+        return WatchDecision(
+            WatchAction.WAIT, f"no fallback: {why_not}", min(poll_seconds, remaining_s)
+        )
+    until_window = remaining_s - window if fallback.enabled else remaining_s
+    return WatchDecision(
+        WatchAction.WAIT,
+        f"resting, {remaining_s:.0f}s left",
+        max(0.5, min(poll_seconds, until_window)),
+    )
+
+
+def _fallback_blocked(zone: EntryZone, book: TopOfBook, rule: FallbackRule) -> str | None:
+    if book.spread_bps > rule.max_spread_bps:
+        return f"spread {book.spread_bps:.1f} bps above {rule.max_spread_bps:g}"
+    price = book.mark
+    if rule.only_inside_zone and not zone.contains(price):
+        return f"price {price} outside the zone [{zone.low}, {zone.high}]"
+    slippage = abs(price - zone.mid) / zone.mid * Decimal(10_000)
+    if slippage > Decimal(str(rule.max_slippage_bps)):
+        return f"price {slippage:.1f} bps from the zone's middle, above {rule.max_slippage_bps:g}"
+    return None
