@@ -245,7 +245,6 @@ class WatcherConfig(_Section):
 
 class ProtectionConfig(_Section):
     price_type: Literal["last", "mark"] = "mark"
-    sweep_every_minutes: int = Field(3, ge=1)
 
 
 class TradeEntryConfig(_Section):

@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infra.logging import bind
-from providers.port import Exchange, ExchangeError, NotFoundError, RateLimitError, TransientError
+from providers.port import (
+    DuplicateOrderError,
+    Exchange,
+    ExchangeError,
+    NotFoundError,
+    RateLimitError,
+    TransientError,
+)
 from providers.timeframes import Timeframe
 from providers.types import OpenType, Order, OrderRequest, OrderSide, PositionSide, PriceType
 from tradeentry.config import TradeEntryConfig
@@ -161,6 +168,12 @@ def place_decision(
             order = _send(exchange, outcome, cid, config)
         except (TransientError, RateLimitError):
             raise  # the task retries; the client order id keeps the retry idempotent
+        except DuplicateOrderError as exc:
+            # A concurrent delivery of the same decision got there first: that order is ours.
+            sent = exc.existing or _find(exchange, decision.symbol, cid)
+            if sent is None:
+                raise TransientError(f"order {cid} reported as a duplicate but not found") from exc
+            return _submitted(decision, cid, sent, plan, ledger, config)
         except ExchangeError as exc:
             log.error("decision %s rejected by %s: %s", decision.decision_key, exchange.name, exc)
             return _final(ledger, decision, cid, "rejected", plan, f"{type(exc).__name__}: {exc}")

@@ -13,6 +13,7 @@ import pytest
 
 from infra.db import engine_session
 from infra.models import PositionRow
+from providers.port import DuplicateOrderError
 from providers.types import Balance, OpenType, OrderStatus, Position, PositionSide
 from tests.tradeentry.venue import SYMBOL, Market, Venue, build_market, config
 from tradeentry.config import TradeEntryConfig
@@ -113,6 +114,26 @@ def test_a_crash_after_sending_is_found_by_the_retry(market: Market) -> None:
     assert retry["status"] == "submitted"
     assert venue.called("submit_order") == [] and venue.called("set_leverage") == []
     assert len(market.exchange().open_orders()) == 1
+
+
+class RacedVenue(Venue):
+    """A concurrent delivery sends the same client order id between our lookup and our send:
+    the exchange refuses ours as a duplicate."""
+
+    def submit_order(self, request: Any) -> Any:
+        self.inner.submit_order(request)  # the other delivery's order
+        raise DuplicateOrderError(f"client order id {request.client_order_id} already used")
+
+
+def test_a_duplicate_refusal_adopts_the_order_already_there(market: Market) -> None:
+    d = market.decision(dry_run=False)
+    out = place(market, d, RacedVenue(market.exchange()))
+    assert out["status"] == "submitted", out
+    [order] = market.exchange().open_orders()
+    assert order.client_order_id == client_order_id(d.decision_key)
+    row = market.ledger().get(d.decision_key)
+    assert row is not None and row.status == "submitted"
+    assert row.exchange_order_id == order.order_id
 
 
 def test_concurrent_deliveries_claim_once(market: Market) -> None:
