@@ -1,5 +1,6 @@
-"""An entry's life on the paper exchange: placed, followed (filled, expired or replaced by a
-taker order), then protected by the TP/SL sweep, with nothing placed twice."""
+"""An entry's life: placed, followed (filled, expired or replaced by a taker order), then
+protected by the TP/SL sweep, with nothing placed twice. On the paper exchange, and on the
+Bitmart adapter talking to the fake Bitmart over the documented wire format."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from tradeentry.follow import follow_entry
 from tradeentry.sweep import ledger_intents, sweep
 
 
-@pytest.fixture
-def market(db_url: str) -> Market:
-    return build_market(db_url)
+@pytest.fixture(params=["paper", "bitmart"])
+def market(db_url: str, request: pytest.FixtureRequest) -> Market:
+    return build_market(db_url, adapter=request.param)
 
 
 def enter(m: Market, cfg: TradeEntryConfig, side: str = "long") -> dict[str, Any]:
@@ -34,10 +35,12 @@ def enter(m: Market, cfg: TradeEntryConfig, side: str = "long") -> dict[str, Any
         ledger=m.ledger(),
         config=cfg,
         candles=m.candles,
-        live_trading=False,
+        live_trading=True,
         now_ms=m.clock,
     )
     assert out["status"] == "submitted", out
+    if m.fake is not None:
+        assert len(m.fake.requests("/contract/private/submit-order")) == 1, "sent over the wire"
     return out
 
 
@@ -48,9 +51,7 @@ def follow(m: Market, key: str, cfg: TradeEntryConfig) -> Any:
 
 
 def run_sweep(m: Market, cfg: TradeEntryConfig, venue: Any = None) -> list[Any]:
-    return sweep(
-        venue or m.exchange(), ledger_intents(m.ledger(), "paper", lambda _: cfg), act=True
-    )
+    return sweep(venue or m.exchange(), ledger_intents(m.ledger(), m.name, lambda _: cfg), act=True)
 
 
 def triggers(m: Market) -> list[tuple[TriggerKind, Decimal, Decimal | None]]:
@@ -191,17 +192,17 @@ def test_a_tripped_risk_limit_never_blocks_protection(market: Market) -> None:
             leverage=5,
         )
     )
-    # New entries are blocked (a position is open, the limit is one)...
+    # New entries are blocked (the symbol already has a position)...
     out = place_decision(
         market.decision(dry_run=False, side="short"),
         exchange=exchange,
         ledger=market.ledger(),
         config=cfg,
         candles=market.candles,
-        live_trading=False,
+        live_trading=True,
         now_ms=market.clock,
     )
-    assert out["status"] == "blocked"
+    assert out["status"] == "blocked" and out["limit"] == "already_open", out
     # ...but the sweep still protects the open one.
     [report] = run_sweep(market, cfg)
     assert report.protected and report.side == PositionSide.SHORT.value

@@ -1,7 +1,8 @@
-"""A small paper market for placement, watcher and protection tests.
+"""A small market for placement, watcher and protection tests, on the paper exchange or on
+the Bitmart adapter talking to the fake Bitmart (which trades the same candles, in-process).
 
 200 one-minute candles of history end at `as_of`; `future` candles after it (stored up front,
-seen by the paper exchange only once its clock passes them) script what the market does next.
+seen by the exchange only once its clock passes them) script what the market does next.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from infra.db import get_engine
+from providers.bitmart import BitmartClient, BitmartExchange, Credentials, InMemoryRateLimiter
 from providers.candles import Candles
 from providers.contracts import ContractStore
 from providers.klines import KlineStore
@@ -23,6 +26,7 @@ from providers.port import Exchange
 from providers.timeframes import Timeframe
 from providers.types import Balance, ContractSpec, Position
 from tests.helpers import as_of_after, make_candles, random_walk
+from tests.providers.bitmart.fake import TEST_CREDENTIALS, FakeBitmart
 from tradeentry.config import TradeEntryConfig
 from tradeentry.ledger import Decision, OrderLedger
 
@@ -79,23 +83,48 @@ class Market:
     engine: Engine
     history: Candles
     as_of: int
-    now: list[int] = field(default_factory=list)  # the paper clock, movable by tests
+    now: list[int] = field(default_factory=list)  # the market clock, movable by tests
+    fake: FakeBitmart | None = None  # set: orders go through the Bitmart adapter to the fake
 
     @property
     def clock(self) -> int:
         return self.now[0]
 
+    @property
+    def name(self) -> str:
+        return "paper" if self.fake is None else "bitmart"
+
     def advance(self, minutes: float) -> None:
         self.now[0] += int(minutes * 60_000)
+        if self.fake is not None:
+            self.fake.set_time(self.now[0])
 
-    def exchange(self) -> PaperExchange:
-        return PaperExchange(self.engine, clock=lambda: self.now[0])
+    def exchange(self) -> Exchange:
+        if self.fake is None:
+            return PaperExchange(self.engine, clock=lambda: self.now[0])
+        credentials = Credentials(
+            SecretStr(TEST_CREDENTIALS.api_key),
+            SecretStr(TEST_CREDENTIALS.secret),
+            SecretStr(TEST_CREDENTIALS.memo),
+        )
+        client = BitmartClient(
+            "https://fake.bitmart.test",
+            credentials,
+            transport=self.fake.transport(),
+            limiter=InMemoryRateLimiter(),
+        )
+        return BitmartExchange(client, clock=lambda: self.now[0])
 
     def candles(self, timeframe: Timeframe, limit: int) -> Candles:
         return KlineStore(self.engine).load(SYMBOL, timeframe, as_of_ms=self.clock, limit=limit)
 
     def decision(
-        self, *, dry_run: bool, exchange: str = "paper", side: str = "long", profile: str = "test"
+        self,
+        *,
+        dry_run: bool,
+        exchange: str | None = None,
+        side: str = "long",
+        profile: str = "test",
     ) -> Decision:
         open_ms = int(self.history.open_time[-1])
         return Decision(
@@ -106,7 +135,7 @@ class Market:
             side=side,
             timeframe="1m",
             candle_open_ms=open_ms,
-            exchange=exchange,
+            exchange=exchange or self.name,
             dry_run=dry_run,
             as_of_ms=self.as_of,
         )
@@ -123,8 +152,9 @@ class Market:
         return OrderLedger(self.engine)
 
 
-def build_market(db_url: str, future: Sequence[float] = ()) -> Market:
-    """History of a gentle random walk around 100, then the `future` closes."""
+def build_market(db_url: str, future: Sequence[float] = (), *, adapter: str = "paper") -> Market:
+    """History of a gentle random walk around 100, then the `future` closes; `adapter` bitmart
+    puts the fake Bitmart (on the same database, so on the same candles) behind the exchange."""
     engine = get_engine(db_url)
     ContractStore(engine).upsert(SPEC, source="import")
     walk = [round(x, 2) for x in random_walk(HISTORY, seed=3, vol=0.001)]
@@ -133,7 +163,10 @@ def build_market(db_url: str, future: Sequence[float] = ()) -> Market:
     KlineStore(engine).upsert(candles)
     history = _head(candles, HISTORY)
     as_of = as_of_after(history)
-    return Market(engine, history, as_of, [as_of])
+    if adapter == "paper":
+        return Market(engine, history, as_of, [as_of])
+    fake = FakeBitmart(db_url, start_ms=as_of, rate_limits=False)
+    return Market(engine, history, as_of, [as_of], fake=fake)
 
 
 def _head(candles: Candles, n: int) -> Candles:
