@@ -73,12 +73,12 @@ def resolve(ctx: RunContext, svc: Services) -> dict[str, Any]:
     orders_blocked: str | None = None
     if ctx.exchange == "paper":
         svc.synthetic.ensure_universe(svc.settings.synthetic_symbols)
-    elif not svc.contracts.by_source().get(ctx.exchange):
+    else:
         # First cycle against an exchange: its contracts are needed to know the universe.
-        from mtf.contracts import sync_contracts
+        from mtf.contracts import ensure_contracts
 
         try:
-            sync_contracts(svc, ctx.exchange)
+            ensure_contracts(svc, ctx.exchange)
         except ExchangeError as exc:
             errors.append({"symbol": None, "error": f"cannot sync contracts: {exc}"})
     if ctx.symbols:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from mtf.cli.common import console, fail, services_or_exit
 from mtf.cli.diagnose_cmd import parse_time
+from mtf.contracts import ensure_contracts
 from mtf.report import decision_key
 from providers.port import ExchangeError, NotFoundError
 from providers.timeframes import Timeframe, iso
@@ -139,6 +140,7 @@ def plan(
             # The paper book is priced from stored candles: bring them up to the clock.
             svc.market.closed_candles(symbol, Timeframe.M1, as_of, 5)
         else:
+            ensure_contracts(svc, name)
             venue = svc.exchange(name)
         result = plan_decision(signal, venue, config, candles, as_of)
     except NotFoundError as exc:

@@ -15,9 +15,10 @@ from typing import Any
 from celery import Task
 
 from mtf.celery_app import app
+from mtf.contracts import ensure_contracts
 from mtf.services import Services, services
 from mtf.tasks.tpsl import recalc_tpsl
-from providers.port import Exchange, RateLimitError, TransientError
+from providers.port import Exchange, ExchangeError, RateLimitError, TransientError
 from providers.timeframes import Timeframe
 from tradeentry.config import TradeEntryConfigError, load_trade_entry
 from tradeentry.execute import place_decision, record_error
@@ -57,6 +58,13 @@ def place_order(self: Task, decision: dict[str, Any]) -> dict[str, Any]:
         config = load_trade_entry(d.profile)
     except TradeEntryConfigError as exc:
         return record_error(d, svc.ledger, f"trade-entry profile {d.profile!r}: {exc}")
+    try:
+        # An ad-hoc call may come before any cycle synced the exchange's contracts.
+        ensure_contracts(svc, d.exchange)
+    except (TransientError, RateLimitError):
+        raise
+    except ExchangeError as exc:
+        return record_error(d, svc.ledger, f"cannot sync {d.exchange} contracts: {exc}")
     exchange = svc.exchange(d.exchange, clock=lambda: d.as_of_ms)
     now_ms = d.as_of_ms if d.exchange == "paper" else wall_ms()
 

@@ -85,12 +85,14 @@ def test_ready_symbols_become_recorded_plans_once(
     db_url: str, make_services: Any, eager_app: Any, profiles_dir: Path
 ) -> None:
     svc = make_services(db_url, synthetic_symbols=3)
-    first = stored_response(svc, run(profile="always_long")["run_id"])
+    # one minute, named: two runs must not straddle a minute boundary
+    minute = datetime.now(UTC).replace(second=0, microsecond=0).isoformat()
+    first = stored_response(svc, run(profile="always_long", as_of=minute)["run_id"])
     assert first["run"]["ready"] == 3
     assert first["orders"]["count"] == 3
     keys = {o["decision_key"] for o in first["orders"]["enqueued"]}
     # the same minute again: same decision keys, no second plan
-    second = stored_response(svc, run(profile="always_long")["run_id"])
+    second = stored_response(svc, run(profile="always_long", as_of=minute)["run_id"])
     assert {o["decision_key"] for o in second["orders"]["enqueued"]} == keys
     with engine_session(svc.engine) as s:
         rows = list(s.scalars(select(OrderRow)))
