@@ -1,4 +1,4 @@
-"""`mtf profiles ...`: list and check validation profiles."""
+"""`mtf profiles ...`: list and check validation profiles and their trade-entry profiles."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ from mtf.rules.profile import (
     load_profile_file,
     resolve_profile_path,
 )
+from tradeentry.config import (
+    TradeEntryConfigError,
+    available_trade_entries,
+    load_trade_entry,
+    load_trade_entry_file,
+    resolve_trade_entry_path,
+)
 
 
 @click.group()
@@ -20,24 +27,45 @@ def profiles() -> None:
     """Validation profiles."""
 
 
+def _trade_entry_state(name: str) -> str:
+    if name not in available_trade_entries():
+        return "trade entry MISSING (READY signals are recorded as errors)"
+    try:
+        load_trade_entry(name)
+    except TradeEntryConfigError as exc:
+        return f"trade entry INVALID ({len(exc.problems)} problem(s))"
+    return "trade entry ok"
+
+
 @profiles.command("list")
 def list_() -> None:
-    """Available profiles with their timeframes."""
+    """Available profiles with their timeframes and the state of their trade-entry profile."""
     for name in available_profiles():
+        entry = _trade_entry_state(name)
         try:
             p = load_profile(name)
-            click.echo(
-                f"{name:16} {p.mode:9} context {','.join(p.context) or '-':10} "
-                f"execution {','.join(p.execution)}"
-            )
         except ProfileError as exc:
-            click.secho(f"{name:16} INVALID ({len(exc.problems)} problem(s))", fg="red")
+            click.secho(f"{name:16} INVALID ({len(exc.problems)} problem(s)); {entry}", fg="red")
+            continue
+        line = (
+            f"{name:16} {p.mode:9} context {','.join(p.context) or '-':10} "
+            f"execution {','.join(p.execution):8} {entry}"
+        )
+        click.secho(line, fg=None if entry.endswith("ok") else "yellow")
 
 
 @profiles.command("check")
 @click.argument("files", nargs=-1, required=True)
-def check(files: tuple[str, ...]) -> None:
+@click.option(
+    "--trade-entry",
+    is_flag=True,
+    help="The files are trade-entry profiles (tradeentry/profiles/*.yaml).",
+)
+def check(files: tuple[str, ...], trade_entry: bool) -> None:
     """Validate profile files (or names); print every problem with its YAML path."""
+    if trade_entry:
+        _check_trade_entries(files)
+        return
     bad = 0
     for item in files:
         path = Path(item) if Path(item).exists() else None
@@ -53,5 +81,26 @@ def check(files: tuple[str, ...]) -> None:
             continue
         needs = ", ".join(f"{tf} {n}" for tf, n in profile.requirements.items())
         click.echo(f"{item}: ok ({profile.name}, candles needed: {needs})")
+    if bad:
+        raise SystemExit(1)
+
+
+def _check_trade_entries(files: tuple[str, ...]) -> None:
+    bad = 0
+    for item in files:
+        try:
+            path = Path(item) if Path(item).exists() else resolve_trade_entry_path(item)
+            config = load_trade_entry_file(path)
+        except TradeEntryConfigError as exc:
+            bad += 1
+            click.secho(f"{item}: {len(exc.problems)} problem(s)", fg="red")
+            for where, message in exc.problems:
+                click.echo(f"  - {where or '<root>'}: {message}")
+            continue
+        risk = config.risk
+        click.echo(
+            f"{item}: ok ({config.name}: risk {risk.risk_pct} % of {risk.budget_usdt} USDT, "
+            f"{config.order.type.value} {config.order.mode}, stop {config.stop.policy})"
+        )
     if bad:
         raise SystemExit(1)

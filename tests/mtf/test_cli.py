@@ -116,6 +116,37 @@ def test_profiles_check_reports_paths(cli: CliRunner, tmp_path: Path) -> None:
     assert good.exit_code == 0 and "ok" in good.output
 
 
+def test_trade_entry_profiles_are_listed_and_checked(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listing = cli.invoke(main, ["profiles", "list"])
+    assert listing.exit_code == 0
+    lines = {line.split()[0]: line for line in listing.output.splitlines()}
+    assert set(lines) == {"crash", "regular", "scalper", "scalper_micro"}
+    assert all(line.endswith("trade entry ok") for line in lines.values())
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nrisk: {risk_pct: 50, budgett: 3}\n")
+    result = cli.invoke(main, ["profiles", "check", "--trade-entry", str(bad), "scalper"])
+    assert result.exit_code == 1
+    assert "risk.risk_pct: Input should be less than or equal to 10" in result.output
+    assert "risk.budgett: unknown key; allowed: risk_pct, budget_usdt" in result.output
+    assert "scalper: ok (scalper: risk 0.4 % of 100 USDT" in result.output
+
+    # a validation profile without its trade-entry twin is flagged
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "lonely.yaml").write_text(
+        (Path(__file__).parents[2] / "mtf" / "profiles" / "scalper_micro.yaml")
+        .read_text()
+        .replace("name: scalper_micro", "name: lonely")
+    )
+    monkeypatch.setenv("MTF_PROFILES_DIR", str(profiles))
+    listing = cli.invoke(main, ["profiles", "list"])
+    lonely = next(line for line in listing.output.splitlines() if line.startswith("lonely"))
+    assert "trade entry MISSING" in lonely
+
+
 def test_config_masks_secrets(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     from infra.settings import reset_settings
 
