@@ -158,7 +158,8 @@ class OrderConfig(_Section):
     max_spread_bps: Decimal = Field(Decimal(8), gt=0)
     max_deviation_pct: Decimal = Field(Decimal("0.5"), gt=0)
     allowed_timeframes: list[Timeframe] = []
-    # Fees and slippage kept aside when the margin is fitted to the budget (% of the notional).
+    # Round-trip fees and slippage, % of the notional: part of the loss at the stop (so of the
+    # size), and kept aside when the margin is fitted to the budget.
     fee_reserve_pct: Decimal = Field(Decimal("0.1"), ge=0, lt=5)
 
     @model_validator(mode="before")

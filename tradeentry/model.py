@@ -133,7 +133,7 @@ class TradePlan:
     leverage: int
     zone: EntryZone | None
     risk_usdt: Decimal  # the configured risk (budget x risk %)
-    loss_at_stop_usdt: Decimal  # what the stop would actually lose, after rounding
+    loss_at_stop_usdt: Decimal  # what the stop would lose, fees included, after rounding
     notional_usdt: Decimal
     margin_usdt: Decimal
     budget_usdt: Decimal

@@ -99,7 +99,11 @@ def _plan(
         return stop
     steps.update(stop.describe())
 
-    sizing = size_for_risk(budget.risk_usdt, stop.distance, spec, order.type)
+    # Entry and exit fees (and slippage) are part of what the stop loses.
+    fee_per_contract = (
+        max(entry, stop.price) * spec.contract_size * order.fee_reserve_pct / Decimal(100)
+    )
+    sizing = size_for_risk(budget.risk_usdt, stop.distance, spec, order.type, fee_per_contract)
     if isinstance(sizing, Skip):
         return sizing
     steps.update(sizing.describe())
@@ -135,10 +139,11 @@ def _plan(
         )
     notional = entry * spec.contract_size * size
     margin = notional / liq.leverage
-    loss = stop.distance * spec.contract_size * size
+    loss = sizing.risk_per_contract * size
     steps["size"] = num(size)
     steps["notional"] = num(notional)
     steps["margin"] = num(margin)
+    steps["fees_at_stop"] = num(fee_per_contract * size)
     steps["loss_at_stop"] = num(loss)
 
     targets, notes = build_targets(

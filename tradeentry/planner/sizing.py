@@ -19,13 +19,15 @@ def volume_cap(spec: ContractSpec, order_type: OrderType) -> Decimal:
 
 @dataclass(frozen=True)
 class Sizing:
-    risk_per_contract: Decimal  # USDT one contract loses at the stop
+    risk_per_contract: Decimal  # USDT one contract loses at the stop, fees included
     size_raw: Decimal
     cap: Decimal
     size: Decimal
+    fee_per_contract: Decimal = Decimal(0)  # the round-trip fees in that loss
 
     def describe(self) -> dict[str, str]:
         return {
+            "fees_per_contract": num(self.fee_per_contract),
             "risk_per_contract": num(self.risk_per_contract),
             "size_raw": num(self.size_raw),
             "volume_cap": num(self.cap),
@@ -34,10 +36,15 @@ class Sizing:
 
 
 def size_for_risk(
-    risk_usdt: Decimal, distance: Decimal, spec: ContractSpec, order_type: OrderType
+    risk_usdt: Decimal,
+    distance: Decimal,
+    spec: ContractSpec,
+    order_type: OrderType,
+    fee_per_contract: Decimal = Decimal(0),
 ) -> Sizing | Skip:
-    """floor(risk / (distance x contract size)) on the volume step, within the volume limits."""
-    per_contract = distance * spec.contract_size
+    """floor(risk / (distance x contract size + fees)) on the volume step, within the volume
+    limits: the loss at the stop, fees included, stays within the risk."""
+    per_contract = distance * spec.contract_size + fee_per_contract
     raw = risk_usdt / per_contract
     cap = volume_cap(spec, order_type)
     size = spec.round_size(min(raw, cap))
@@ -50,7 +57,7 @@ def size_for_risk(
             f"risk {num(risk_usdt)} USDT at {num(per_contract)} USDT per contract buys "
             f"{num(max(size, Decimal(0)))} contracts; min_volume is {num(spec.min_volume)}",
         )
-    return Sizing(per_contract, raw, cap, size)
+    return Sizing(per_contract, raw, cap, size, fee_per_contract)
 
 
 def fit_margin(

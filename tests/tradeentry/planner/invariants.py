@@ -75,7 +75,8 @@ def check_plan(
     risk_pct = config.risk.risk_pct * config.risk.multiplier(signal.timeframe)
     assert plan.budget_usdt == budget
     assert plan.risk_usdt == budget * risk_pct / 100
-    assert plan.loss_at_stop_usdt == abs(entry - stop) * spec.contract_size * plan.size
+    fees = max(entry, stop) * spec.contract_size * config.order.fee_reserve_pct / 100
+    assert plan.loss_at_stop_usdt == (abs(entry - stop) * spec.contract_size + fees) * plan.size
     assert plan.loss_at_stop_usdt <= plan.risk_usdt
 
     # size on the step, within the contract's limits

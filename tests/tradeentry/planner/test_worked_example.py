@@ -47,8 +47,10 @@ def test_long() -> None:
     assert (plan.order_type, plan.mode) == (OrderType.LIMIT, OrderMode.MAKER_ONLY)
     # 4. stop 1.9998 - 4 x 0.0026 = 1.9894, 0.52 % away (above the 0.5 % minimum)
     assert (plan.stop_loss, plan.stop_source) == (D("1.9894"), "atr")
-    # 5. size floor(0.99 / 0.0104 = 95.19) = 95
-    assert steps["size_for_risk"] == "95"
+    # 5. a contract loses 0.0104 at the stop plus 0.1 % round-trip fees on 1.9998 (0.0019998):
+    #    size floor(0.99 / 0.0123998 = 79.84) = 79
+    assert steps["fees_per_contract"] == "0.0019998"
+    assert steps["size_for_risk"] == "79"
     # 6. leverage: 1.5 % / 0.52005 % = 2.884 x 0.8 (once) = 2.307 -> floor 2; caps 10 and 50
     assert steps["leverage_dynamic"].startswith("2.3074")
     assert steps["leverage_caps"] == "exchange_cap=10, contract_max=50 -> 10"
@@ -57,13 +59,13 @@ def test_long() -> None:
     #    a 2x position is far from liquidating before a 0.52 % stop (max safe leverage 88)
     assert steps["liquidation_max_leverage"] == "88"
     assert plan.liquidation_price == D("1.0099")
-    # 8. 95 contracts at 2x need 94.99 USDT of margin > 66: the size shrinks to what the
+    # 8. 79 contracts at 2x need 78.99 USDT of margin > 66: the size shrinks to what the
     #    budget margins with the 0.1 % fee reserve: floor(66 / (1.9998 x (1/2 + 0.001))) = 65
     #    (the leverage keeps its value)
     assert plan.size == D(65)
     assert plan.notional_usdt == D("129.9870")
     assert plan.margin_usdt == D("64.9935")
-    assert plan.loss_at_stop_usdt == D("0.6760")  # 0.0104 x 65 <= 0.99
+    assert plan.loss_at_stop_usdt == D("0.8059870")  # 0.0123998 x 65 <= 0.99, fees included
     # 9. TP 1.9998 + 1.2 x 0.0104 = 2.01228 -> 2.0122 (toward the entry)
     assert plan.targets == (Target(D("2.0122"), D(65), D("1.1923"), "r_multiple"),)
 
@@ -72,14 +74,14 @@ def test_long_with_a_wider_atr_still_trades() -> None:
     """The replaced system skipped this one (its leverage gate); here it trades at the floor."""
     book = make_book("1.9998", "2.0000", "1.9999")
     plan = plan_of(plan_trade(make_signal(), make_snapshot(SPEC, book, atr="0.0040"), CONFIG))
-    # stop 1.9998 - 0.016 = 1.9838 (0.8 %); size floor(0.99 / 0.016) = 61
-    assert (plan.stop_loss, plan.size) == (D("1.9838"), D(61))
+    # stop 1.9998 - 0.016 = 1.9838 (0.8 %); size floor(0.99 / (0.016 + 0.0019998)) = 55
+    assert (plan.stop_loss, plan.size) == (D("1.9838"), D(55))
     # dynamic 1.5 / 0.80008 x 0.8 = 1.4999 -> floor 1 -> raised to the floor 2
     assert plan.steps["leverage_rounded"] == "1"
     assert plan.leverage == 2
-    # margin 1.9998 x 61 / 2 = 60.9939 fits the budget: no shrink
-    assert plan.margin_usdt == D("60.9939")
-    assert plan.loss_at_stop_usdt == D("0.976")
+    # margin 1.9998 x 55 / 2 = 54.9945 fits the budget: no shrink
+    assert plan.margin_usdt == D("54.9945")
+    assert plan.loss_at_stop_usdt == D("0.989989")  # 0.0179998 x 55
     assert plan.take_profit == D("2.0190")  # 1.9998 + 1.2 x 0.016
 
 
@@ -89,10 +91,11 @@ def test_short_mirror() -> None:
     plan = plan_of(plan_trade(signal, make_snapshot(SPEC, book), CONFIG))
     # the ask is inside [1.9990, 2.0010]: join it; stop 2.0002 + 0.0104 = 2.0106
     assert (plan.entry_price, plan.stop_loss) == (D("2.0002"), D("2.0106"))
-    # size 95 for risk, leverage 2, margin 95.0095 > 66 -> floor(132 / 2.0002) = 65
+    # size floor(0.99 / (0.0104 + 0.1 % of the stop 2.0106)) = 79 for risk, leverage 2,
+    # margin 79.0079 > 66 -> 65 with the fee reserve
     assert (plan.leverage, plan.size) == (2, D(65))
     # TP 2.0002 - 0.01248 = 1.98772 -> 1.9878 (up, toward the entry)
     assert plan.take_profit == D("1.9878")
     # liquidation 2.0002 x 1.495 = 2.990299 -> 2.9902 (down, toward the entry)
     assert plan.liquidation_price == D("2.9902")
-    assert plan.loss_at_stop_usdt == D("0.676")
+    assert plan.loss_at_stop_usdt == D("0.8066890")  # (0.0104 + 0.0020106) x 65
