@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from mtf.report import reason_counts
@@ -48,9 +49,12 @@ def compact_summary(response: dict[str, Any]) -> str:
     orders = response.get("orders") or {}
     tpsl = response.get("tpsl")
     queued = []
-    if orders.get("count"):
-        kind = "simulated" if run.get("dry_run") else "live"
-        queued.append(f"{orders['count']} order(s) ({kind}) on queue orders")
+    outcomes = orders.get("outcomes")
+    if outcomes:
+        lines.append("orders: " + _outcome_counts(outcomes))
+    elif orders.get("count"):
+        kind = "dry-run" if run.get("dry_run") else "live"
+        queued.append(f"{orders['count']} order decision(s) ({kind}) on queue orders")
     if tpsl and tpsl.get("enqueued"):
         queued.append("the TP/SL sweep on queue tpsl")
     if queued:
@@ -73,3 +77,13 @@ def compact_summary(response: dict[str, Any]) -> str:
             lines.append(f"  ... {len(errors) - len(shown)} more in the run response")
     lines.append(timings)
     return "\n".join(lines[:MAX_LINES])
+
+
+def _outcome_counts(outcomes: dict[str, dict[str, Any]]) -> str:
+    """'2 simulated, 1 skipped (deviation_too_large)': statuses by count, skip reasons named."""
+    counts = Counter(o.get("status") or "pending" for o in outcomes.values())
+    reasons = Counter(str(o["reason"]) for o in outcomes.values() if o.get("reason"))
+    text = ", ".join(f"{n} {status}" for status, n in counts.most_common())
+    if reasons:
+        text += " (" + ", ".join(f"{r[:40]} x{n}" for r, n in reasons.most_common(3)) + ")"
+    return text

@@ -117,6 +117,36 @@ class OrderLedger:
                 )
             )
 
-    def recent(self, limit: int = 50) -> list[OrderRow]:
+    def recent(self, limit: int = 50, status: str | None = None) -> list[OrderRow]:
+        query = select(OrderRow).order_by(OrderRow.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(OrderRow.status == status)
         with engine_session(self.engine) as s:
-            return list(s.scalars(select(OrderRow).order_by(OrderRow.id.desc()).limit(limit)))
+            return list(s.scalars(query))
+
+    def outcomes(self, run_id: str, keys: list[str]) -> dict[str, dict[str, str | None]]:
+        """What became of a run's decisions: status and detail per key. A key another run
+        decided first (the same symbol, timeframe and candle) is reported as `duplicate`."""
+        with engine_session(self.engine) as s:
+            rows = list(s.scalars(select(OrderRow).where(OrderRow.decision_key.in_(keys))))
+        out: dict[str, dict[str, str | None]] = {}
+        for row in rows:
+            if row.run_id not in (None, run_id):
+                detail = f"already decided by run {row.run_id} ({row.profile}): {row.status}"
+                out[row.decision_key] = {"status": "duplicate", "detail": detail}
+            else:
+                out[row.decision_key] = {
+                    "status": row.status,
+                    "reason": _reason(row),
+                    "detail": row.detail,
+                }
+        return out
+
+
+def _reason(row: OrderRow) -> str | None:
+    """A short why for the rows that placed nothing."""
+    if row.status == "skipped":
+        return str((row.plan or {}).get("skipped") or "skipped")
+    if row.status in ("blocked", "error", "rejected") and row.detail:
+        return row.detail.split(":", 1)[0][:60]
+    return None

@@ -100,8 +100,15 @@ def run(
         }
         click.echo(json.dumps(payload, indent=2) if as_json else compact_summary(payload))
         sys.exit(0 if run_row.status == "skipped" else 1)
+    response = dict(run_row.response)
+    orders = dict(response.get("orders") or {})
+    keys = [o["decision_key"] for o in orders.get("enqueued", [])]
+    if keys:
+        # In-process the order tasks have already run: say what they did.
+        orders["outcomes"] = svc.ledger.outcomes(run_row.run_id, keys)
+        response["orders"] = orders
     if as_json:
-        click.echo(json.dumps(run_row.response, indent=2, default=str))
+        click.echo(json.dumps(response, indent=2, default=str))
     else:
-        click.echo(compact_summary(run_row.response))
+        click.echo(compact_summary(response))
     sys.exit(1 if run_row.status == "failed" else 0)

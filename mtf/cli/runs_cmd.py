@@ -78,20 +78,67 @@ def orders() -> None:
     """Recorded order decisions."""
 
 
+ORDER_STATUSES = (
+    "claimed",
+    "simulated",
+    "skipped",
+    "blocked",
+    "submitted",
+    "fallback_submitted",
+    "filled",
+    "expired",
+    "rejected",
+    "error",
+)
+
+
 @orders.command("list")
-@click.option("--limit", default=30, show_default=True)
-def orders_list(limit: int) -> None:
-    """Most recent decisions first: status, plan prices and size."""
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--status", type=click.Choice(ORDER_STATUSES), help="Only decisions in this status.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per decision.")
+def orders_list(limit: int, status: str | None, as_json: bool) -> None:
+    """Most recent decisions first: status and why, plan prices and size."""
     svc = services_or_exit()
+    rows = svc.ledger.recent(limit, status)
+    if as_json:
+        for row in rows:
+            record = {
+                "decision_key": row.decision_key,
+                "profile": row.profile,
+                "side": row.side,
+                "status": row.status,
+                "detail": row.detail,
+                "dry_run": row.dry_run,
+                "exchange": row.exchange,
+                "client_order_id": row.client_order_id,
+                "exchange_order_id": row.exchange_order_id,
+                "run_id": row.run_id,
+                "plan": row.plan,
+            }
+            click.echo(json.dumps(record, default=str))
+        return
     table = Table(
-        "decision key", "side", "status", "entry", "stop", "take profit", "size", "lev", "dry"
+        "decision key",
+        "profile",
+        "side",
+        "status",
+        "why",
+        "entry",
+        "stop",
+        "take profit",
+        "size",
+        "lev",
+        "dry",
     )
-    for row in svc.ledger.recent(limit):
+    for row in rows:
         plan = row.plan or {}
+        why = str(plan.get("skipped") or "") if row.status == "skipped" else (row.detail or "")
         table.add_row(
             row.decision_key,
+            row.profile,
             row.side,
             row.status,
+            (why[:57] + "...") if len(why) > 60 else why,
             str(plan.get("entry_price", "-")),
             str(plan.get("stop_loss", "-")),
             str(plan.get("take_profit", "-")),

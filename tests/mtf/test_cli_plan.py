@@ -132,3 +132,36 @@ def test_bad_arguments_exit_2_and_say_what_is_allowed(
     result = cli.invoke(main, ["plan", *args])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_run_reports_what_its_orders_became_and_orders_list_says_why(cli: CliRunner) -> None:
+    ran = cli.invoke(main, ["run", "--profile", "always_long", "--symbols", "ETHUSDT", "--at", AT])
+    assert ran.exit_code == 0, ran.output
+    assert "orders: 1 simulated" in ran.output
+    # scalper_micro READY on the same candle finds the key taken: reported, not hidden
+    from mtf.services import services
+
+    row = services().ledger.get(f"ETHUSDT:1m:{_minute_ms(AT) - 60_000}")
+    assert row is not None
+    outcomes = services().ledger.outcomes("another-run", [row.decision_key])
+    assert outcomes[row.decision_key]["status"] == "duplicate"
+    assert "already decided by run" in str(outcomes[row.decision_key]["detail"])
+
+    skipped = cli.invoke(
+        main, ["run", "--profile", "always_long", "--symbols", "BTCUSDT", "--at", AT, "--json"]
+    )
+    assert skipped.exit_code == 0, skipped.output
+    listed = cli.invoke(main, ["orders", "list", "--json"])
+    records = [json.loads(line) for line in listed.output.splitlines()]
+    assert {r["decision_key"].split(":")[0] for r in records} == {"ETHUSDT", "BTCUSDT"}
+    assert all(r["profile"] == "always_long" and r["status"] == "simulated" for r in records)
+    only = cli.invoke(main, ["orders", "list", "--status", "skipped", "--json"])
+    assert only.exit_code == 0 and only.output == ""
+    bad = cli.invoke(main, ["orders", "list", "--limit", "0"])
+    assert bad.exit_code == 2 and "0 is not in the range" in bad.output
+
+
+def _minute_ms(text: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
