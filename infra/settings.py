@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ExchangeName = Literal["paper", "bitmart"]
@@ -176,6 +176,33 @@ def mask_url_password(url: str) -> str:
 def get_settings() -> Settings:
     """The process settings, read once."""
     return Settings()
+
+
+class SettingsError(ValueError):
+    """The environment holds a value the settings refuse; names the variables."""
+
+
+def env_name(field: str) -> str:
+    """The environment variable a settings field is read from (its first alias, else MTF_...)."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices) and alias.choices:
+        return str(alias.choices[0])
+    return f"MTF_{field.upper()}"
+
+
+def load_settings() -> Settings:
+    """`get_settings`, with a refused value reported as the variable, its value and the rule."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            value = err.get("input")
+            shown = "***" if "key" in field or "memo" in field else repr(value)
+            lines.append(f"{env_name(field)}={shown}: {err['msg']}")
+        raise SettingsError("invalid environment:\n  " + "\n  ".join(lines)) from None
 
 
 def reset_settings() -> None:

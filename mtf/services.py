@@ -54,8 +54,19 @@ class Services:
     ledger: OrderLedger
     market: MarketData
     synthetic: SyntheticFeed
-    limiter: RateLimiter
+    shared_rate_limit: bool = True
+    _limiter: RateLimiter | None = None
     _bitmart_exchange: Exchange | None = None
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """Made on first use (only exchange adapters need it), so the embedded mode on the
+        paper exchange never reaches for Redis."""
+        with _lock:
+            if self._limiter is None:
+                shared = shared_limiter(self.settings.redis_url) if self.shared_rate_limit else None
+                self._limiter = shared or InMemoryRateLimiter()
+            return self._limiter
 
     @classmethod
     def build(cls, settings: Settings, *, shared_rate_limit: bool = True) -> Services:
@@ -66,7 +77,6 @@ class Services:
         klines = KlineStore(engine)
         contracts = ContractStore(engine)
         synthetic = SyntheticFeed(settings.synthetic_seed, contracts)
-        limiter = shared_limiter(settings.redis_url) if shared_rate_limit else None
         svc = cls(
             settings=settings,
             engine=engine,
@@ -76,7 +86,7 @@ class Services:
             ledger=OrderLedger(engine),
             market=MarketData(klines, [synthetic]),
             synthetic=synthetic,
-            limiter=limiter or InMemoryRateLimiter(),
+            shared_rate_limit=shared_rate_limit,
         )
         # Candles of contracts synced from Bitmart come from Bitmart (public endpoints).
         svc.market.sources.append(

@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 import click
 
 from infra import logging as mtf_logging
-from infra.settings import get_settings
+from infra.settings import SettingsError, load_settings
 from mtf.cli import (
     contracts_cmd,
     db_cmd,
@@ -30,7 +30,11 @@ def main(verbose: bool) -> None:
     Embedded by default: SQLite, in-process tasks, paper exchange, synthetic market.
     Set CELERY_BROKER_URL / DATABASE_URL and run Celery workers for the distributed mode.
     """
-    settings = get_settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
     # The CLI prints its own results; logs only speak up for warnings unless asked (-v).
     level = "DEBUG" if verbose else "WARNING"
     mtf_logging.configure(level, json_lines=settings.log_json, secrets=settings.secret_values())

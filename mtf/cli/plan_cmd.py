@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -41,6 +43,11 @@ def _signal(symbol: str, side: str, timeframe: Timeframe, profile: str, as_of_ms
     )
 
 
+def usdt(value: Decimal) -> str:
+    """An amount for reading: four decimals (the JSON keeps every digit)."""
+    return f"{value:.4f}"
+
+
 def _summary_rows(plan: TradePlan) -> list[tuple[str, str]]:
     rows = [
         ("order", f"{plan.order_type.value} {plan.side.value}"),
@@ -52,11 +59,15 @@ def _summary_rows(plan: TradePlan) -> list[tuple[str, str]]:
             (f"take_profit {n}", f"{target.price} for {target.size} contracts ({target.source})")
         )
     rows += [
-        ("size", f"{plan.size} contracts"),
+        ("size", f"{plan.size} contract{'' if plan.size == 1 else 's'}"),
         ("leverage", f"{plan.leverage}x"),
-        ("notional", f"{plan.notional_usdt} USDT"),
-        ("margin", f"{plan.margin_usdt} USDT of a {plan.budget_usdt} USDT budget"),
-        ("risk", f"{plan.risk_usdt} USDT configured, {plan.loss_at_stop_usdt} at the stop"),
+        ("notional", f"{usdt(plan.notional_usdt)} USDT"),
+        ("margin", f"{usdt(plan.margin_usdt)} USDT of a {plan.budget_usdt} USDT budget"),
+        (
+            "risk",
+            f"{usdt(plan.risk_usdt)} USDT configured, {usdt(plan.loss_at_stop_usdt)} at the "
+            "stop with fees",
+        ),
         ("liquidation", str(plan.liquidation_price) if plan.liquidation_price else "-"),
     ]
     if plan.zone is not None:
@@ -127,6 +138,8 @@ def plan(
     except TradeEntryConfigError as exc:
         fail(f"{exc}\navailable trade-entry profiles: {', '.join(available_trade_entries())}", 2)
     as_of = parse_time(at)
+    if as_of > int(time.time() * 1000):
+        fail(f"--at {iso(as_of)} is in the future; a plan reads closed candles", code=2)
     symbol = symbol.upper()
     signal = _signal(symbol, side, tf, config.name, as_of)
 

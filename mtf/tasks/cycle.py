@@ -109,7 +109,8 @@ def build_context(task: Task, raw: dict[str, Any]) -> RunContext:
     )
 
 
-@app.task(name="mtf.run_cycle", bind=True)
+# A refused request is an expected outcome: logged in one line, without a traceback.
+@app.task(name="mtf.run_cycle", bind=True, throws=(InvalidRunRequest,))
 def run_cycle(self: Task, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Start one cycle. Keyword arguments are the run request (see `mtf.request`)."""
     svc = services()

@@ -147,6 +147,21 @@ def test_trade_entry_profiles_are_listed_and_checked(
     assert "trade entry MISSING" in lonely
 
 
+def test_a_bad_environment_value_names_the_variable(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.settings import reset_settings
+
+    monkeypatch.setenv("MTF_DRY_RUN", "maybe")
+    monkeypatch.setenv("MTF_PAPER_BALANCE", "abc")
+    reset_settings()
+    result = cli.invoke(main, ["config"])
+    assert result.exit_code == 2
+    assert "MTF_DRY_RUN='maybe': Input should be a valid boolean" in result.output
+    assert "MTF_PAPER_BALANCE='abc'" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_config_masks_secrets(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     from infra.settings import reset_settings
 

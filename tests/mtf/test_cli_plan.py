@@ -124,6 +124,7 @@ def test_a_refusal_exits_1_with_its_reason_and_numbers(cli: CliRunner) -> None:
         (["NOPEUSDT", "--side", "long"], "known contracts: BTCUSDT"),
         (["BTCUSDT", "--side", "long", "--exchange", "bitmart", "--at", AT], "--at replays"),
         (["BTCUSDT", "--side", "up"], "'up' is not one of 'long', 'short'"),
+        (["BTCUSDT", "--side", "long", "--at", "2099-01-01T00:00Z"], "is in the future"),
     ],
 )
 def test_bad_arguments_exit_2_and_say_what_is_allowed(
