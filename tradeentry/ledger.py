@@ -71,13 +71,19 @@ class OrderLedger:
                 conn.execute(
                     insert(_T)
                     .values(**values)
-                    .on_conflict_do_nothing(index_elements=[_T.c.decision_key])
+                    # Any unique key: the client order id derives from the decision key, and
+                    # a concurrent claim may trip either index first.
+                    .on_conflict_do_nothing()
                     .returning(_T.c.id)
                 ).first()
                 is not None
             )
         row = self.get(decision.decision_key)
-        assert row is not None
+        if row is None:
+            raise RuntimeError(
+                f"client order id {client_order_id} of {decision.decision_key} is already used "
+                "by another decision"
+            )
         return row, bool(created)
 
     def update(self, decision_key: str, **values: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -29,5 +30,14 @@ def upgrade() -> None:
 
 @click.command()
 def config() -> None:
-    """Print the effective settings (secrets masked)."""
-    click.echo(json.dumps(get_settings().public_view(), indent=2, default=str))
+    """Print the effective settings (secrets masked) and where profiles are looked up."""
+    from mtf.rules.profile import profile_dirs
+    from tradeentry.config import trade_entry_dirs
+
+    def folders(dirs: list[Path]) -> list[str]:
+        return [str(d) if d.is_dir() else f"{d} (missing)" for d in dirs]
+
+    view = dict(get_settings().public_view())
+    view["profile_dirs"] = folders(profile_dirs())
+    view["trade_entry_dirs"] = folders(trade_entry_dirs())
+    click.echo(json.dumps(view, indent=2, default=str))

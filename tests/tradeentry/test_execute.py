@@ -137,19 +137,40 @@ def test_a_duplicate_refusal_adopts_the_order_already_there(market: Market) -> N
 
 
 def test_concurrent_deliveries_claim_once(market: Market) -> None:
+    """Simultaneous deliveries of one decision (on PostgreSQL, real races between
+    connections): exactly one claims it, the others get the row, none fails."""
     ledger = market.ledger()
-    d = market.decision(dry_run=True)
-    created: list[bool] = []
+    base = market.decision(dry_run=True)
+    threads_per_round, rounds = 8, 12
+    for n in range(rounds):
+        key = f"{base.decision_key}:{n}"
+        d = replace(base, decision_key=key)
+        barrier = threading.Barrier(threads_per_round)
+        created: list[bool] = []
+        failures: list[BaseException] = []
 
-    def claim() -> None:
-        created.append(ledger.claim(d, client_order_id(d.decision_key))[1])
+        def claim(
+            d: Decision,
+            barrier: threading.Barrier,
+            created: list[bool],
+            failures: list[BaseException],
+        ) -> None:
+            barrier.wait()
+            try:
+                created.append(ledger.claim(d, client_order_id(d.decision_key))[1])
+            except BaseException as exc:  # reported below, with the round
+                failures.append(exc)
 
-    threads = [threading.Thread(target=claim) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert created.count(True) == 1
+        threads = [
+            threading.Thread(target=claim, args=(d, barrier, created, failures))
+            for _ in range(threads_per_round)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == [], (n, failures[:1])
+        assert created.count(True) == 1 and len(created) == threads_per_round
 
 
 class RealExchange(Venue):
