@@ -158,6 +158,8 @@ def plan(
         result = plan_decision(signal, venue, config, candles, as_of)
     except NotFoundError as exc:
         known = sorted(spec.symbol for spec in svc.contracts.all())
+        if symbol in known:
+            fail(f"cannot plan {symbol} on {name} as of {iso(as_of)}: {exc}", code=2)
         shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
         fail(f"{exc}; known contracts: {shown or 'none (mtf contracts sync)'}", code=2)
     except ExchangeError as exc:
