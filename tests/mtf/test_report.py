@@ -136,5 +136,27 @@ def test_summary_never_exceeds_fifteen_lines() -> None:
     assert text.splitlines()[-1].startswith("timings:")
 
 
+def test_summary_says_what_the_orders_became() -> None:
+    r = build_response(
+        CTX,
+        [result("A", "READY", side="long", execution_tf="1m", candle_open_ms=1)],
+        {"symbol_count": 1, "excluded": {}},
+        timeframes=["5m", "1m"],
+        performance={},
+        orders=[{"decision_key": k} for k in "abcd"],
+        tpsl=None,
+    )
+    assert "4 order decision(s) (dry-run) on queue orders" in compact_summary(r)
+    r["orders"]["outcomes"] = {
+        "a": {"status": "simulated", "reason": None},
+        "b": {"status": "skipped", "reason": "spread_too_wide"},
+        "c": {"status": "skipped", "reason": "spread_too_wide"},
+        "d": {"status": "duplicate", "reason": None},
+    }
+    text = compact_summary(r)
+    assert "orders: 2 skipped, 1 simulated, 1 duplicate (spread_too_wide x2)" in text
+    assert "on queue orders" not in text
+
+
 def test_decision_key_shape() -> None:
     assert decision_key("BTCUSDT", "1m", 1690891140000) == "BTCUSDT:1m:1690891140000"
