@@ -107,8 +107,23 @@ def place_decision(
     cid = client_order_id(decision.decision_key)
     with bind(run_id=decision.run_id, decision_key=decision.decision_key):
         row, created = ledger.claim(decision, cid)
+        if not created and row.dry_run and not decision.dry_run and row.status != "claimed":
+            promoted = ledger.promote(decision)
+            if promoted is not None:
+                log.info(
+                    "decision %s: the live run takes over its dry-run record (%s)",
+                    decision.decision_key,
+                    row.status,
+                )
+                row, created = promoted, True
         if not created and row.status != "claimed":
-            log.info("decision %s already %s; nothing to do", decision.decision_key, row.status)
+            log.info(
+                "decision %s already %s by profile %s (run %s); nothing to do",
+                decision.decision_key,
+                row.status,
+                row.profile,
+                row.run_id,
+            )
             return _out(
                 decision, row.status, cid, duplicate=True, exchange_order_id=row.exchange_order_id
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,8 +37,56 @@ class Decision:
         return dict(self.__dict__)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Decision:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+    def from_dict(cls, data: Any) -> Decision:
+        """A decision from a task's arguments; `InvalidDecision` names what is wrong."""
+        fields = list(cls.__dataclass_fields__)
+        if not isinstance(data, Mapping):
+            raise InvalidDecision(
+                f"a decision is a mapping with {', '.join(fields)}; got {type(data).__name__}"
+            )
+        problems = [f"missing {k}" for k in fields if k not in data]
+        problems += [f"unknown field {k!r}" for k in data if k not in cls.__dataclass_fields__]
+        for key, kinds, wanted in _FIELD_TYPES:
+            if key in data and _wrong_type(data[key], kinds, wanted):
+                problems.append(f"{key} must be {wanted}, got {data[key]!r}")
+        if not problems:
+            if data["side"] not in ("long", "short"):
+                problems.append(f"side must be long or short, got {data['side']!r}")
+            stem = f"{data['symbol']}:{data['timeframe']}:{data['candle_open_ms']}"
+            key = str(data["decision_key"])
+            if key != stem and not key.startswith(stem + ":"):
+                problems.append(
+                    f"decision_key {data['decision_key']!r} does not match "
+                    f"symbol:timeframe:candle_open_ms ({stem})"
+                )
+        if problems:
+            raise InvalidDecision("invalid decision: " + "; ".join(problems))
+        return cls(**{k: data[k] for k in fields})
+
+
+def _wrong_type(value: Any, kinds: type | tuple[type, ...], wanted: str) -> bool:
+    # bool is an int subclass: a flag is not an epoch, nor an epoch a flag
+    if wanted == "a boolean":
+        return not isinstance(value, bool)
+    return isinstance(value, bool) or not isinstance(value, kinds)
+
+
+class InvalidDecision(ValueError):
+    """Arguments of an order task that do not describe a decision."""
+
+
+_FIELD_TYPES: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
+    ("decision_key", str, "a string"),
+    ("run_id", (str, type(None)), "a string or null"),
+    ("profile", str, "a string"),
+    ("symbol", str, "a string"),
+    ("side", str, "a string"),
+    ("timeframe", str, "a string"),
+    ("candle_open_ms", int, "an integer (epoch ms)"),
+    ("exchange", str, "a string"),
+    ("dry_run", bool, "a boolean"),
+    ("as_of_ms", int, "an integer (epoch ms)"),
+)
 
 
 class OrderLedger:
@@ -85,6 +134,33 @@ class OrderLedger:
                 "by another decision"
             )
         return row, bool(created)
+
+    def promote(self, decision: Decision) -> OrderRow | None:
+        """Hand a dry-run record of this decision key over to a live decision: the row is
+        claimed again (atomically, once) so a rehearsal never holds a candle against a live run.
+        None when the row is not a finished dry-run record."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(_T)
+                .where(
+                    _T.c.decision_key == decision.decision_key,
+                    _T.c.dry_run.is_(True),
+                    _T.c.status != "claimed",
+                )
+                .values(
+                    status="claimed",
+                    dry_run=False,
+                    run_id=decision.run_id,
+                    profile=decision.profile,
+                    side=decision.side,
+                    exchange=decision.exchange,
+                    plan={},
+                    detail=None,
+                    updated_at=now,
+                )
+            ).rowcount
+        return self.get(decision.decision_key) if taken == 1 else None
 
     def update(self, decision_key: str, **values: Any) -> None:
         values["updated_at"] = datetime.now(UTC)

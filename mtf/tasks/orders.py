@@ -23,7 +23,7 @@ from providers.timeframes import Timeframe
 from tradeentry.config import TradeEntryConfigError, load_trade_entry
 from tradeentry.execute import place_decision, record_error
 from tradeentry.follow import FOLLOWED, follow_entry
-from tradeentry.ledger import Decision
+from tradeentry.ledger import Decision, InvalidDecision
 
 log = logging.getLogger("mtf.orders")
 
@@ -47,10 +47,21 @@ def market_exchange(svc: Services, name: str, offset_ms: int) -> Exchange:
     return svc.exchange(name, clock=lambda: wall_ms() + offset_ms)
 
 
-@app.task(name="mtf.place_order", bind=True, acks_late=True, ignore_result=True, **RETRY)
-def place_order(self: Task, decision: dict[str, Any]) -> dict[str, Any]:
+@app.task(
+    name="mtf.place_order",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    throws=(InvalidDecision,),
+    **RETRY,
+)
+def place_order(self: Task, decision: Any = None, **unknown: Any) -> dict[str, Any]:
     """Plan a READY decision with its profile's trade-entry settings and record it (dry-run)
     or send it (live), exactly once; a sent entry is then followed by `mtf.watch_order`."""
+    if unknown:
+        raise InvalidDecision(
+            f"mtf.place_order takes one argument, decision={{...}}; unknown: {', '.join(unknown)}"
+        )
     d = Decision.from_dict(decision)
     svc = services()
     offset = d.as_of_ms - wall_ms() if d.exchange == "paper" else 0

@@ -15,6 +15,7 @@ from providers.timeframes import Timeframe
 from tradeentry.config import TradeEntryConfig, TradeEntryConfigError, load_trade_entry
 from tradeentry.execute import price_type_of
 from tradeentry.follow import follow_entry
+from tradeentry.ledger import InvalidDecision
 from tradeentry.sweep import ledger_intents, sweep
 
 log = logging.getLogger("mtf.tpsl")
@@ -37,6 +38,7 @@ def _config_for(svc: Services) -> Any:
     autoretry_for=(TransientError, RateLimitError),
     retry_backoff=2,
     max_retries=3,
+    throws=(InvalidDecision,),
 )
 def recalc_tpsl(
     exchange: str | None = None,
@@ -47,6 +49,8 @@ def recalc_tpsl(
     """Protect open positions (of `symbol`, when given): stops and targets placed where missing
     or stale, nothing placed twice. Live Bitmart positions are only reported while the live
     switch is off."""
+    if isinstance(clock_offset_ms, bool) or not isinstance(clock_offset_ms, int):
+        raise InvalidDecision(f"clock_offset_ms must be an integer (ms), got {clock_offset_ms!r}")
     svc = services()
     name = exchange or svc.settings.exchange
     paper = name == "paper"

@@ -127,6 +127,27 @@ def test_a_profile_without_trade_entry_settings_records_why_nothing_was_placed(
         assert "scalper_micro" in (row.detail or ""), "the error lists what is available"
 
 
+def test_order_tasks_refuse_bad_arguments_with_what_is_wrong(
+    db_url: str, make_services: Any, eager_app: Any
+) -> None:
+    from mtf.tasks.orders import place_order
+    from mtf.tasks.tpsl import recalc_tpsl
+
+    svc = make_services(db_url)
+    cases = [
+        (place_order, {"bogus": 1}, "takes one argument, decision={...}; unknown: bogus"),
+        (place_order, {}, "a decision is a mapping with decision_key, run_id"),
+        (place_order, {"decision": {"symbol": "BTCUSDT"}}, "missing decision_key"),
+        (recalc_tpsl, {"clock_offset_ms": "x"}, "clock_offset_ms must be an integer"),
+    ]
+    for task, kwargs, message in cases:
+        result = task.apply(kwargs=kwargs)
+        assert result.failed(), (task.name, kwargs)
+        assert message in str(result.result), (task.name, str(result.result))
+    with engine_session(svc.engine) as s:
+        assert s.scalar(select(func.count()).select_from(OrderRow)) == 0, "nothing recorded"
+
+
 def test_overlapping_run_is_recorded_as_skipped(
     db_url: str, make_services: Any, eager_app: Any
 ) -> None:

@@ -3,6 +3,7 @@ dry-run, sent with preset TP/SL only when allowed."""
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from tests.tradeentry.venue import SYMBOL, Market, Venue, build_market, config
 from tradeentry.config import TradeEntryConfig
 from tradeentry.execute import place_decision, record_error
 from tradeentry.ids import client_order_id
-from tradeentry.ledger import Decision
+from tradeentry.ledger import Decision, InvalidDecision
 
 
 @pytest.fixture
@@ -114,6 +115,44 @@ def test_a_crash_after_sending_is_found_by_the_retry(market: Market) -> None:
     assert retry["status"] == "submitted"
     assert venue.called("submit_order") == [] and venue.called("set_leverage") == []
     assert len(market.exchange().open_orders()) == 1
+
+
+def test_a_live_decision_takes_over_its_dry_run_rehearsal(market: Market) -> None:
+    """Dry-running a candle first must not use up its decision key: the live run sends."""
+    rehearsal = place(market, market.decision(dry_run=True))
+    assert rehearsal["status"] == "simulated"
+    live = place(market, market.decision(dry_run=False))
+    assert live["status"] == "submitted" and not live.get("duplicate"), live
+    row = market.ledger().get(live["decision_key"])
+    assert row is not None and row.status == "submitted" and not row.dry_run
+    assert len(market.exchange().open_orders()) == 1
+    # ...and only once: a redelivery of the live decision, or another rehearsal, sends nothing
+    assert place(market, market.decision(dry_run=False))["duplicate"] is True
+    assert place(market, market.decision(dry_run=True))["duplicate"] is True
+    assert len(market.exchange().open_orders()) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"decision_key": None}, "decision_key must be a string"),
+        ({"dry_run": "false"}, "dry_run must be a boolean, got 'false'"),
+        ({"candle_open_ms": True}, "candle_open_ms must be an integer"),
+        ({"side": "up"}, "side must be long or short"),
+        ({"candle_open_ms": 1}, "does not match symbol:timeframe:candle_open_ms"),
+        ({"bogus": 1}, "unknown field 'bogus'"),
+    ],
+)
+def test_a_malformed_decision_is_refused_with_what_is_wrong(
+    market: Market, change: dict[str, Any], message: str
+) -> None:
+    data = {**market.decision(dry_run=True).to_dict(), **change}
+    with pytest.raises(InvalidDecision, match=re.escape(message)):
+        Decision.from_dict(data)
+    with pytest.raises(InvalidDecision, match="missing symbol; missing side"):
+        Decision.from_dict({k: v for k, v in data.items() if k not in ("symbol", "side")})
+    with pytest.raises(InvalidDecision, match="a decision is a mapping"):
+        Decision.from_dict(["BTCUSDT"])
 
 
 class RacedVenue(Venue):
