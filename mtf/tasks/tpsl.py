@@ -89,7 +89,12 @@ def recalc_tpsl(
             ", ".join(unprotected),
         )
     else:
-        log.info("TP/SL sweep: %d position(s) protected", len(reports))
+        placed = sum(1 for r in reports for a in r.actions if a.get("done"))
+        log.info(
+            "TP/SL sweep: %d position(s), all protected; %d order action(s) taken",
+            len(reports),
+            placed,
+        )
     return result
 
 
