@@ -199,8 +199,9 @@ def load_settings() -> Settings:
         lines = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else ""
-            value = err.get("input")
-            shown = "***" if "key" in field or "memo" in field else repr(value)
+            info = Settings.model_fields.get(field)
+            secret = info is not None and info.annotation is SecretStr
+            shown = "***" if secret else repr(err.get("input"))
             lines.append(f"{env_name(field)}={shown}: {err['msg']}")
         raise SettingsError("invalid environment:\n  " + "\n  ".join(lines)) from None
 

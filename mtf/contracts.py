@@ -28,7 +28,7 @@ def sync_contracts(svc: Services, exchange: str) -> dict[str, Any]:
 def ensure_contracts(svc: Services, exchange: str) -> bool:
     """Sync the exchange's contracts when the store has none from it (its candles are fetched
     only for contracts it listed); True when a sync ran. Exchange errors propagate."""
-    if exchange == "paper" or svc.contracts.by_source().get(exchange):
+    if exchange == "paper" or svc.contracts.has_source(exchange):
         return False
     sync_contracts(svc, exchange)
     return True

@@ -74,6 +74,12 @@ class ContractStore:
                 out.setdefault(source, []).append(symbol)
             return out
 
+    def has_source(self, source: str) -> bool:
+        """Whether any contract came from `source` (stops at the first row; no listing)."""
+        with engine_session(self.engine) as session:
+            query = select(ContractRow.symbol).where(ContractRow.source == source).limit(1)
+            return session.scalar(query) is not None
+
     def count(self) -> int:
         with engine_session(self.engine) as session:
             return len(session.scalars(select(ContractRow.symbol)).all())

@@ -14,6 +14,19 @@ from infra.db import engine_session
 from infra.models import OrderRow, table_of
 
 _T = table_of(OrderRow)
+#: Every status a decision's row can have, in life-cycle order.
+STATUSES = (
+    "claimed",
+    "simulated",
+    "skipped",
+    "blocked",
+    "submitted",
+    "fallback_submitted",
+    "filled",
+    "expired",
+    "rejected",
+    "error",
+)
 #: Statuses of an entry that was sent (and so may have become a position).
 ENTERED = ("submitted", "fallback_submitted", "filled", "expired")
 

@@ -63,44 +63,41 @@ def list_() -> None:
 )
 def check(files: tuple[str, ...], trade_entry: bool) -> None:
     """Validate profile files (or names); print every problem with its YAML path."""
-    if trade_entry:
-        _check_trade_entries(files)
-        return
+    check_one = _trade_entry if trade_entry else _validation_profile
     bad = 0
     for item in files:
-        path = Path(item) if Path(item).exists() else None
-        try:
-            profile = (
-                load_profile_file(path) if path else load_profile_file(resolve_profile_path(item))
-            )
-        except ProfileError as exc:
-            bad += 1
-            click.secho(f"{item}: {len(exc.problems)} problem(s)", fg="red")
-            for problem in exc.problems:
-                click.echo(f"  - {problem}")
+        outcome = check_one(item)
+        if isinstance(outcome, str):
+            click.echo(f"{item}: ok ({outcome})")
             continue
-        needs = ", ".join(f"{tf} {n}" for tf, n in profile.requirements.items())
-        click.echo(f"{item}: ok ({profile.name}, candles needed: {needs})")
+        bad += 1
+        click.secho(f"{item}: {len(outcome)} problem(s)", fg="red")
+        for problem in outcome:
+            click.echo(f"  - {problem}")
     if bad:
         raise SystemExit(1)
 
 
-def _check_trade_entries(files: tuple[str, ...]) -> None:
-    bad = 0
-    for item in files:
-        try:
-            path = Path(item) if Path(item).exists() else resolve_trade_entry_path(item)
-            config = load_trade_entry_file(path)
-        except TradeEntryConfigError as exc:
-            bad += 1
-            click.secho(f"{item}: {len(exc.problems)} problem(s)", fg="red")
-            for where, message in exc.problems:
-                click.echo(f"  - {where or '<root>'}: {message}")
-            continue
-        risk = config.risk
-        click.echo(
-            f"{item}: ok ({config.name}: risk {risk.risk_pct} % of {risk.budget_usdt} USDT, "
-            f"{config.order.type.value} {config.order.mode}, stop {config.stop.policy})"
-        )
-    if bad:
-        raise SystemExit(1)
+def _validation_profile(item: str) -> str | list[str]:
+    """A summary of the profile, or its problems."""
+    try:
+        path = Path(item) if Path(item).exists() else resolve_profile_path(item)
+        profile = load_profile_file(path)
+    except ProfileError as exc:
+        return [str(problem) for problem in exc.problems]
+    needs = ", ".join(f"{tf} {n}" for tf, n in profile.requirements.items())
+    return f"{profile.name}, candles needed: {needs}"
+
+
+def _trade_entry(item: str) -> str | list[str]:
+    """A summary of the trade-entry profile, or its problems."""
+    try:
+        path = Path(item) if Path(item).exists() else resolve_trade_entry_path(item)
+        config = load_trade_entry_file(path)
+    except TradeEntryConfigError as exc:
+        return [f"{where or '<root>'}: {message}" for where, message in exc.problems]
+    risk = config.risk
+    return (
+        f"{config.name}: risk {risk.risk_pct} % of {risk.budget_usdt} USDT, "
+        f"{config.order.type.value} {config.order.mode}, stop {config.stop.policy}"
+    )

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from mtf.cli.common import console, fail, services_or_exit
 from mtf.summary import compact_summary
+from tradeentry.ledger import STATUSES
 
 
 @click.group()
@@ -78,23 +79,9 @@ def orders() -> None:
     """Recorded order decisions."""
 
 
-ORDER_STATUSES = (
-    "claimed",
-    "simulated",
-    "skipped",
-    "blocked",
-    "submitted",
-    "fallback_submitted",
-    "filled",
-    "expired",
-    "rejected",
-    "error",
-)
-
-
 @orders.command("list")
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--status", type=click.Choice(ORDER_STATUSES), help="Only decisions in this status.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only decisions in this status.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per decision.")
 def orders_list(limit: int, status: str | None, as_json: bool) -> None:
     """Most recent decisions first: status and why, plan prices and size."""
