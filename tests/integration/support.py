@@ -1,10 +1,15 @@
-"""Shared values of the rate-limit tests."""
+"""Shared set-up of the integration tests."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
+
+import yaml
 
 from providers.types import ContractSpec
+from tests.conftest import _truncate, need_service, port_open
+from tests.helpers import permissive_trade_entry
 
 BTC_SPEC = ContractSpec(
     symbol="BTCUSDT",
@@ -21,3 +26,18 @@ BTC_SPEC = ContractSpec(
     last_price=Decimal(60000),
     index_price=Decimal(60000),
 )
+
+
+def prepare_cluster(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """Redis required, the database migrated and empty, and the permissive trade-entry profile
+    `always_long` in a folder of its own; returns the environment that points workers at it."""
+    if not port_open("127.0.0.1", 6379):
+        need_service("Redis", "nothing listens on 127.0.0.1:6379")
+    from infra.db import ensure_schema
+
+    ensure_schema(database_url)
+    _truncate(database_url)
+    entries = tmp_path / "trade_entry"
+    entries.mkdir()
+    (entries / "always_long.yaml").write_text(yaml.safe_dump(permissive_trade_entry("always_long")))
+    return {"MTF_TRADE_ENTRY_DIR": str(entries)}

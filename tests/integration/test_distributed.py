@@ -13,8 +13,7 @@ from sqlalchemy import select
 
 from infra.db import engine_session, get_engine
 from infra.models import OrderRow, RunResultRow, RunRow
-from tests.conftest import _truncate, need_service, port_open
-from tests.helpers import permissive_trade_entry
+from tests.integration.support import prepare_cluster
 from tests.integration.workers import Cluster, cluster, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -33,24 +32,17 @@ ALWAYS_LONG = {
 
 @pytest.fixture
 def live(pg_database: str, tmp_path: Path) -> Iterator[Cluster]:
-    if not port_open("127.0.0.1", 6379):
-        need_service("Redis", "nothing listens on 127.0.0.1:6379")
-    from infra.db import ensure_schema
-
-    ensure_schema(pg_database)
-    _truncate(pg_database)
+    env = prepare_cluster(pg_database, tmp_path)
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     (profiles / "always_long.yaml").write_text(yaml.safe_dump(ALWAYS_LONG))
-    entries = tmp_path / "trade_entry"
-    entries.mkdir()
-    (entries / "always_long.yaml").write_text(yaml.safe_dump(permissive_trade_entry("always_long")))
-    env = {
-        "MTF_PROFILES_DIR": str(profiles),
-        "MTF_TRADE_ENTRY_DIR": str(entries),
-        "MTF_SYNTHETIC_SYMBOLS": "12",
-        "MTF_VALIDATE_PARALLELISM": "3",
-    }
+    env.update(
+        {
+            "MTF_PROFILES_DIR": str(profiles),
+            "MTF_SYNTHETIC_SYMBOLS": "12",
+            "MTF_VALIDATE_PARALLELISM": "3",
+        }
+    )
     with cluster(pg_database, tmp_path, extra_env=env) as c:
         yield c
 

@@ -28,15 +28,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from infra.db import engine_session, get_engine
 from infra.models import OrderRow, PaperOrderRow
 from providers.synthetic import SyntheticMarket
 from providers.timeframes import Timeframe
-from tests.conftest import _truncate, need_service, port_open
-from tests.helpers import permissive_trade_entry
+from tests.integration.support import prepare_cluster
 from tests.integration.workers import Cluster, cluster, wait_for
 from tests.providers.bitmart.fake import TEST_CREDENTIALS, FakeBitmart, Fault
 from tests.providers.bitmart.fake.shapes import wire_id
@@ -92,24 +90,17 @@ def fake(tmp_path: Path) -> Iterator[tuple[FakeBitmart, str]]:
 
 @pytest.fixture
 def live(pg_database: str, tmp_path: Path, fake: tuple[FakeBitmart, str]) -> Iterator[Cluster]:
-    if not port_open("127.0.0.1", 6379):
-        need_service("Redis", "nothing listens on 127.0.0.1:6379")
-    from infra.db import ensure_schema
-
-    ensure_schema(pg_database)
-    _truncate(pg_database)
-    entries = tmp_path / "trade_entry"
-    entries.mkdir()
-    (entries / "always_long.yaml").write_text(yaml.safe_dump(permissive_trade_entry("always_long")))
-    env = {
-        "MTF_TRADE_ENTRY_DIR": str(entries),
-        "MTF_EXCHANGE": "bitmart",
-        "MTF_BITMART_BASE_URL": fake[1],
-        "MTF_LIVE_TRADING": "true",
-        "BITMART_API_KEY": TEST_CREDENTIALS.api_key,
-        "BITMART_SECRET_KEY": TEST_CREDENTIALS.secret,
-        "BITMART_API_MEMO": TEST_CREDENTIALS.memo,
-    }
+    env = prepare_cluster(pg_database, tmp_path)
+    env.update(
+        {
+            "MTF_EXCHANGE": "bitmart",
+            "MTF_BITMART_BASE_URL": fake[1],
+            "MTF_LIVE_TRADING": "true",
+            "BITMART_API_KEY": TEST_CREDENTIALS.api_key,
+            "BITMART_SECRET_KEY": TEST_CREDENTIALS.secret,
+            "BITMART_API_MEMO": TEST_CREDENTIALS.memo,
+        }
+    )
     with cluster(pg_database, tmp_path, extra_env=env) as c:
         yield c
 

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import SecretStr
 
-from providers.bitmart import BitmartClient, BitmartExchange, Credentials, InMemoryRateLimiter
 from providers.timeframes import Timeframe
 from tests.conftest import KLINES_DIR
 from tests.helpers import permissive_trade_entry
+from tests.providers.bitmart.adapter import bitmart_client
 from tests.providers.bitmart.fake import TEST_CREDENTIALS, FakeBitmart
 
 KLINE = "/contract/public/kline"
@@ -66,19 +65,8 @@ def bitmart(
     svc = make_services(
         db_url, exchange="bitmart", universe_min_turnover=0, universe_min_age_hours=0
     )
-    creds = Credentials(
-        SecretStr(TEST_CREDENTIALS.api_key),
-        SecretStr(TEST_CREDENTIALS.secret),
-        SecretStr(TEST_CREDENTIALS.memo),
-    )
-    client = BitmartClient(
-        "https://fake.bitmart.test",
-        creds,
-        transport=fake.transport(),
-        limiter=InMemoryRateLimiter(),
-    )
     # Bitmart runs on the fake's market clock (it replays 2023).
-    svc._bitmart_exchange = BitmartExchange(client, clock=fake.now)
+    svc._bitmart_exchange = bitmart_client(fake.transport(), TEST_CREDENTIALS, fake.now)
     return svc
 
 

@@ -13,11 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from infra.db import get_engine
-from providers.bitmart import BitmartClient, BitmartExchange, Credentials, InMemoryRateLimiter
 from providers.candles import Candles
 from providers.contracts import ContractStore
 from providers.klines import KlineStore
@@ -26,6 +24,7 @@ from providers.port import Exchange
 from providers.timeframes import Timeframe
 from providers.types import Balance, ContractSpec, Position
 from tests.helpers import as_of_after, make_candles, random_walk
+from tests.providers.bitmart.adapter import bitmart_client
 from tests.providers.bitmart.fake import TEST_CREDENTIALS, FakeBitmart
 from tradeentry.config import TradeEntryConfig
 from tradeentry.ledger import Decision, OrderLedger
@@ -102,18 +101,7 @@ class Market:
     def exchange(self) -> Exchange:
         if self.fake is None:
             return PaperExchange(self.engine, clock=lambda: self.now[0])
-        credentials = Credentials(
-            SecretStr(TEST_CREDENTIALS.api_key),
-            SecretStr(TEST_CREDENTIALS.secret),
-            SecretStr(TEST_CREDENTIALS.memo),
-        )
-        client = BitmartClient(
-            "https://fake.bitmart.test",
-            credentials,
-            transport=self.fake.transport(),
-            limiter=InMemoryRateLimiter(),
-        )
-        return BitmartExchange(client, clock=lambda: self.now[0])
+        return bitmart_client(self.fake.transport(), TEST_CREDENTIALS, lambda: self.now[0])
 
     def candles(self, timeframe: Timeframe, limit: int) -> Candles:
         return KlineStore(self.engine).load(SYMBOL, timeframe, as_of_ms=self.clock, limit=limit)

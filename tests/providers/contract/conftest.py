@@ -9,41 +9,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from infra.db import ensure_schema, get_engine
-from providers.bitmart import BitmartClient, BitmartExchange, Credentials, InMemoryRateLimiter
 from providers.port import Exchange
 from providers.types import OpenType
-from tests.providers.bitmart.fake.credentials import Credentials as FakeCredentials
-from tests.providers.bitmart.fake.market import BitmartFakeMarket, Endpoint
+from tests.providers.bitmart.adapter import bitmart_client
+from tests.providers.bitmart.fake.market import BitmartFakeMarket
 
 from .market import Market, PaperMarket, btc_spec
-
-
-def bitmart_client(
-    endpoint: Endpoint, creds: FakeCredentials, clock: Callable[[], int]
-) -> Exchange:
-    """The real Bitmart adapter, talking the wire format to the fake server."""
-    credentials = Credentials(
-        SecretStr(creds.api_key), SecretStr(creds.secret), SecretStr(creds.memo)
-    )
-    if isinstance(endpoint, str):
-        client = BitmartClient(endpoint, credentials, limiter=InMemoryRateLimiter())
-    else:
-        client = BitmartClient(
-            "https://fake.bitmart.test",
-            credentials,
-            transport=endpoint,
-            limiter=InMemoryRateLimiter(),
-        )
-    return BitmartExchange(client, clock=clock)
-
 
 PG_SERVER = os.environ.get("MTF_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ADAPTERS = ["paper", "bitmart"]
