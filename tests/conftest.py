@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.servers import RedisServer
+
 REPO = Path(__file__).resolve().parents[1]
 KLINES_DIR = (REPO / ".." / "shared" / "data" / "klines").resolve()
 PG_ADMIN_URL = os.environ.get(
     "MTF_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("MTF_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 
 def services_required() -> bool:
@@ -48,6 +49,30 @@ def klines_file(folder: str, name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"real candles not found at {path} (the shared data folder is absent)")
     return path
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis server private to this test session (a free loopback port, nothing on disk):
+    concurrent test runs on one machine never touch each other's keys."""
+    try:
+        server = RedisServer().start()
+    except (RuntimeError, OSError, TimeoutError) as exc:
+        need_service("Redis", f"cannot start a private redis-server: {exc}")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """Database 0 of the session's private Redis, emptied before and after the test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    yield f"{redis_server.url}/0"
+    client.flushall()
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from providers.types import ContractSpec
-from tests.conftest import _truncate, need_service, port_open
+from tests.conftest import _truncate
 from tests.helpers import permissive_trade_entry
 
 BTC_SPEC = ContractSpec(
@@ -29,10 +29,8 @@ BTC_SPEC = ContractSpec(
 
 
 def prepare_cluster(database_url: str, tmp_path: Path) -> dict[str, str]:
-    """Redis required, the database migrated and empty, and the permissive trade-entry profile
-    `always_long` in a folder of its own; returns the environment that points workers at it."""
-    if not port_open("127.0.0.1", 6379):
-        need_service("Redis", "nothing listens on 127.0.0.1:6379")
+    """The database migrated and empty, and the permissive trade-entry profile `always_long` in
+    a folder of its own; returns the environment that points workers at it."""
     from infra.db import ensure_schema
 
     ensure_schema(database_url)

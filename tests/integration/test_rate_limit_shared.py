@@ -16,24 +16,24 @@ import redis
 from pydantic import SecretStr
 
 from providers.bitmart import BitmartClient, Credentials, RedisRateLimiter
-from tests.conftest import REDIS_URL, need_service, port_open
 from tests.integration.support import BTC_SPEC
 from tests.providers.bitmart.fake import TEST_CREDENTIALS, FakeBitmart
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 PROCESSES, THREADS, SECONDS = 4, 3, 6.0
-DB = 14
 
 
-def _hammer(base_url: str, prefix: str, seconds: float, private: bool) -> list[float]:
+def _hammer(
+    base_url: str, prefix: str, seconds: float, private: bool, redis_url: str
+) -> list[float]:
     """One process: THREADS clients calling one endpoint as fast as the limiter lets them."""
     creds = Credentials(
         SecretStr(TEST_CREDENTIALS.api_key),
         SecretStr(TEST_CREDENTIALS.secret),
         SecretStr(TEST_CREDENTIALS.memo),
     )
-    limiter = RedisRateLimiter(redis.Redis.from_url(f"{REDIS_URL}/{DB}"), prefix=prefix)
+    limiter = RedisRateLimiter(redis.Redis.from_url(redis_url), prefix=prefix)
     stamps: list[float] = []
     lock = threading.Lock()
     deadline = time.time() + seconds
@@ -58,8 +58,6 @@ def _hammer(base_url: str, prefix: str, seconds: float, private: bool) -> list[f
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[FakeBitmart, str]]:
-    if not port_open("127.0.0.1", 6379):
-        need_service("Redis", "nothing listens on 127.0.0.1:6379")
     fake = FakeBitmart(f"sqlite:///{tmp_path / 'fake.db'}")
     fake.list_contract(BTC_SPEC)
     with fake.serve() as url:
@@ -69,12 +67,12 @@ def served(tmp_path: Path) -> Iterator[tuple[FakeBitmart, str]]:
 
 @pytest.mark.parametrize(("private", "limit"), [(False, 12), (True, 50)])
 def test_processes_share_the_limit(
-    served: tuple[FakeBitmart, str], private: bool, limit: int
+    served: tuple[FakeBitmart, str], private: bool, limit: int, redis_url: str
 ) -> None:
     fake, url = served
     prefix = f"test:{uuid.uuid4().hex}"
     with mp.get_context("fork").Pool(PROCESSES) as pool:
-        results = pool.starmap(_hammer, [(url, prefix, SECONDS, private)] * PROCESSES)
+        results = pool.starmap(_hammer, [(url, prefix, SECONDS, private, redis_url)] * PROCESSES)
     stamps = sorted(t for r in results for t in r)
     path = "/contract/private/get-open-orders" if private else "/contract/public/details"
     answered = fake.requests(path)

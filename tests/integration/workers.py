@@ -14,6 +14,8 @@ from pathlib import Path
 
 import redis
 
+from tests.servers import private_redis
+
 REPO = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
 
@@ -23,10 +25,10 @@ class Cluster:
     """Environment shared by the processes of one test: Redis databases, database URL."""
 
     database_url: str
-    redis_base: str = "redis://127.0.0.1:6379"
-    broker_db: int = 11
-    backend_db: int = 12
-    beat_db: int = 13
+    redis_base: str
+    broker_db: int = 0
+    backend_db: int = 1
+    beat_db: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
     logs: Path = field(default_factory=lambda: Path("/tmp"))
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -144,14 +146,21 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster(database_url: str, logs: Path, **kwargs: object) -> Iterator[Cluster]:
-    c = Cluster(database_url=database_url, logs=logs, **kwargs)  # type: ignore[arg-type]
-    c.flush()
-    try:
-        yield c
-    finally:
-        c.stop()
+def cluster(
+    database_url: str, logs: Path, redis_base: str | None = None, **kwargs: object
+) -> Iterator[Cluster]:
+    """Processes of one test or benchmark; with no `redis_base`, on a Redis server of their own
+    (started here and removed afterwards), so nothing else on the machine is touched."""
+    with contextlib.ExitStack() as stack:
+        if redis_base is None:
+            redis_base = stack.enter_context(private_redis()).url
+        c = Cluster(database_url=database_url, redis_base=redis_base, logs=logs, **kwargs)  # type: ignore[arg-type]
         c.flush()
+        try:
+            yield c
+        finally:
+            c.stop()
+            c.flush()
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):  # type: ignore[no-untyped-def]

@@ -9,7 +9,6 @@ from celery.result import allow_join_result, denied_join_result
 
 from mtf.celery_app import MtfCelery, app
 from mtf.result_backend import RedisBackend, backend_class
-from tests.conftest import need_service, port_open
 
 pytestmark = pytest.mark.services
 
@@ -23,10 +22,8 @@ def test_the_app_uses_this_backend_for_redis_urls() -> None:
     assert isinstance(app, Celery)
 
 
-def test_no_subscription_where_nothing_can_wait() -> None:
-    if not port_open("127.0.0.1", 6379):
-        need_service("Redis", "nothing listens on 127.0.0.1:6379")
-    probe = MtfCelery("probe", backend="redis://127.0.0.1:6379/15")
+def test_no_subscription_where_nothing_can_wait(redis_url: str) -> None:
+    probe = MtfCelery("probe", backend=redis_url)
     backend = probe.backend
     inside = probe.AsyncResult("inside-a-task")
     with denied_join_result():  # what a worker process runs tasks under

@@ -1,5 +1,5 @@
 """The rate limiters: one behavioural suite run against the in-memory limiter and the Redis
-one (database 14), plus worker processes sharing the Redis limiter.
+one (the session's private Redis), plus worker processes sharing the Redis limiter.
 
 Redis unreachable: the Redis cases skip, or fail under MTF_REQUIRE_SERVICES=1.
 """
@@ -20,23 +20,14 @@ from providers.bitmart import InMemoryRateLimiter, RedisRateLimiter
 from providers.bitmart.limits import LIMITS, Limit, Target
 from providers.bitmart.ratelimit import SlidingWindowLimiter
 from providers.port import RateLimitError
-from tests.conftest import need_service
-
-REDIS_URL = "redis://127.0.0.1:6379/14"
 
 MakeLimiter = Callable[..., SlidingWindowLimiter]
 
 
 @pytest.fixture
-def redis_db() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        need_service("Redis", f"cannot reach {REDIS_URL}: {exc}")
-    client.flushdb()
+def redis_db(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
     yield client
-    client.flushdb()
     client.close()
 
 
@@ -196,10 +187,12 @@ def test_threads_never_exceed_the_limit_and_reach_it(
 PROCESSES, THREADS, LIMIT, WINDOW, DURATION = 4, 3, 12, 2.0, 6.0
 
 
-def process_main(ready: Any, go: Any, start_at: Any, results: Any, prefix: str) -> None:
+def process_main(
+    ready: Any, go: Any, start_at: Any, results: Any, prefix: str, redis_url: str
+) -> None:
     """One worker process: THREADS threads acquiring one group from a synchronised start."""
     limiter = RedisRateLimiter(
-        redis.Redis.from_url(REDIS_URL), {"g": Limit(LIMIT, WINDOW, Target.KEY)}, prefix=prefix
+        redis.Redis.from_url(redis_url), {"g": Limit(LIMIT, WINDOW, Target.KEY)}, prefix=prefix
     )
     admissions: list[Admission] = []
     record_admissions(limiter, time.time, admissions)
@@ -222,13 +215,13 @@ def process_main(ready: Any, go: Any, start_at: Any, results: Any, prefix: str) 
 
 @pytest.mark.services
 @pytest.mark.slow
-def test_worker_processes_share_one_limit(redis_db: redis.Redis) -> None:
+def test_worker_processes_share_one_limit(redis_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     ready, results = ctx.Queue(), ctx.Queue()
     go, start_at = ctx.Event(), ctx.Value("d", 0.0)
     prefix = f"test:{uuid.uuid4().hex}"
     workers = [
-        ctx.Process(target=process_main, args=(ready, go, start_at, results, prefix))
+        ctx.Process(target=process_main, args=(ready, go, start_at, results, prefix, redis_url))
         for _ in range(PROCESSES)
     ]
     for worker in workers:
