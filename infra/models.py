@@ -33,6 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from infra import clock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -93,7 +95,8 @@ def plain_decimal(value: Decimal) -> Decimal:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Bookkeeping times are read on the cluster's clock, so hosts' rows compare."""
+    return clock.now()
 
 
 class Base(DeclarativeBase):
@@ -389,3 +392,18 @@ class DailyEquityRow(Base):
     equity: Mapped[Decimal]
     wallet: Mapped[Decimal]  # equity without unrealized PnL
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- cluster ----------------------------------------------------------------------------------
+
+
+class ClusterIdentityRow(Base):
+    """The cluster this database belongs to, written once by the first process that joins it;
+    the same id is written into every Redis the cluster uses, and a joining process compares
+    them (`infra.cluster`)."""
+
+    __tablename__ = "cluster_identity"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: a single row
+    cluster_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Annotated, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ExchangeName = Literal["paper", "bitmart"]
@@ -39,7 +47,8 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         "redis://127.0.0.1:6379/2",
         validation_alias=AliasChoices("MTF_REDIS_URL", "REDIS_URL"),
-        description="Redis for RedBeat schedules and the shared rate limiter.",
+        description="Redis for RedBeat schedules and the shared rate limiter (unset: the "
+        "broker's Redis, database 2).",
     )
     database_url: str = Field(
         "sqlite:///mtf.db",
@@ -128,6 +137,29 @@ class Settings(BaseSettings):
         45, ge=5, le=59, description="A cycle not started this long after its minute is dropped."
     )
 
+    # --- cluster: many hosts, one engine ---------------------------------------------------
+    max_clock_skew_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="A worker or beat whose clock differs from the database's by more than "
+        "this refuses to start.",
+    )
+    clock_sync_seconds: float = Field(
+        60.0, ge=0, description="How often a process re-measures its clock (0: only at start)."
+    )
+    cluster_wait_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long a starting worker or beat waits for the database and Redis.",
+    )
+    limiter_wait_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="How long an exchange call waits for an unreachable shared rate limiter "
+        "before failing as retryable.",
+    )
+
     # --- logging --------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(False, description="Emit logs as JSON lines.")
@@ -138,6 +170,17 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _redis_defaults_follow_the_broker(self) -> Settings:
+        # A host given only the broker's address must not use a Redis of its own for results,
+        # schedules or the rate limiter: unset, they live on the broker's Redis.
+        for name, db in (("result_backend", 1), ("redis_url", 2)):
+            if name not in self.model_fields_set:
+                derived = redis_sibling(self.broker_url, db)
+                if derived is not None:
+                    self.__dict__[name] = derived  # still "not set": checks say it was derived
+        return self
 
     @property
     def is_sqlite(self) -> bool:
@@ -160,6 +203,14 @@ class Settings(BaseSettings):
         for url_field in ("broker_url", "result_backend", "redis_url", "database_url"):
             out[url_field] = mask_url_password(str(out[url_field]))
         return out
+
+
+def redis_sibling(broker_url: str, db: int) -> str | None:
+    """Database `db` of the Redis server of a Redis broker URL (None: not a Redis URL)."""
+    parts = urlsplit(broker_url)
+    if parts.scheme not in ("redis", "rediss"):
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
 
 
 def mask_url_password(url: str) -> str:

@@ -4,10 +4,10 @@ when the run asks for it (`sync_tables`), stored so they can be inspected and qu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine, delete, select, update
 
+from infra import clock
 from infra.db import engine_session
 from infra.models import ExchangeOrderRow, PositionRow
 from providers.port import Exchange
@@ -34,7 +34,7 @@ def read_account(exchange: Exchange) -> AccountSnapshot:
 
 def store_account(engine: Engine, exchange: str, snapshot: AccountSnapshot) -> None:
     """Upsert open positions, mark the others CLOSED, and replace the open-order list."""
-    now = datetime.now(UTC)
+    now = clock.now()
     with engine_session(engine) as s:
         seen = set()
         for p in snapshot.positions:

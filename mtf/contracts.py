@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
+from infra import clock
 from mtf.universe import tradable_universe
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ def sync_contracts(svc: Services, exchange: str) -> dict[str, Any]:
     specs = svc.exchange(exchange).contracts()
     for spec in specs:
         svc.contracts.upsert(spec, source=exchange)
-    universe, _ = tradable_universe(svc, int(time.time() * 1000))
+    universe, _ = tradable_universe(svc, clock.now_ms())
     return {
         "exchange": exchange,
         "upserted": len(specs),

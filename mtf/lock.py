@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from infra import clock
 from infra.models import LockRow, table_of
 
 _T = table_of(LockRow)
 
 
 def wall_clock() -> datetime:
-    return datetime.now(UTC)
+    """The cluster's clock: a host whose own clock runs ahead never sees a live lease as
+    expired."""
+    return clock.now()
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from infra import clock
 from providers.timeframes import Timeframe
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,30}$")
@@ -179,6 +180,6 @@ def parse_request(raw: dict[str, Any]) -> RunRequest:
         raise RunRequestError(problems) from None
     if problems:
         raise RunRequestError(problems)
-    if request.as_of is not None and request.as_of > datetime.now(UTC):
+    if request.as_of is not None and request.as_of > clock.now():
         raise RunRequestError([f"as_of: {request.as_of.isoformat()} is in the future"])
     return request

@@ -3,12 +3,13 @@ the same rows)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from infra import clock
 from infra.db import engine_session
 from infra.models import RunResultRow, RunRow, table_of
 from mtf.context import RunContext
@@ -18,7 +19,7 @@ _RESULTS = table_of(RunResultRow)
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def jsonable(value: Any) -> Any:

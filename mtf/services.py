@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import redis
 from sqlalchemy import Engine
 
+from infra import clock as cluster_clock
 from infra.db import ensure_schema, get_engine
 from infra.settings import Settings, get_settings, mask_url_password
 from mtf.lock import LeaseLock, run_lock_name
 from mtf.runs import RunStore
-from providers.bitmart import BitmartExchange, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
+from providers.bitmart import (
+    BitmartExchange,
+    InMemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    ratelimit,
+)
 from providers.contracts import ContractStore
 from providers.exchange_feed import ExchangeFeed
 from providers.klines import KlineStore
@@ -31,9 +38,11 @@ from tradeentry.ledger import OrderLedger
 Clock = Callable[[], int]
 log = logging.getLogger(__name__)
 
-
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
+#: How a process paces an exchange: `local` (the embedded mode: this process is the whole
+#: system), `shared` (one Redis budget for every process; while Redis is unreachable, calls
+#: wait and then fail as retryable), `auto` (shared; a one-shot command on a SQLite database,
+#: which is one machine by construction, paces itself when Redis is not there).
+LimiterMode = Literal["local", "shared", "auto"]
 
 
 #: Exchange adapters this build can open.
@@ -54,7 +63,7 @@ class Services:
     ledger: OrderLedger
     market: MarketData
     synthetic: SyntheticFeed
-    shared_rate_limit: bool = True
+    limiter_mode: LimiterMode = "auto"
     _limiter: RateLimiter | None = None
     _bitmart_exchange: Exchange | None = None
 
@@ -64,16 +73,16 @@ class Services:
         paper exchange never reaches for Redis."""
         with _lock:
             if self._limiter is None:
-                shared = shared_limiter(self.settings.redis_url) if self.shared_rate_limit else None
-                self._limiter = shared or InMemoryRateLimiter()
+                self._limiter = make_limiter(self.settings, self.limiter_mode)
             return self._limiter
 
     @classmethod
-    def build(cls, settings: Settings, *, shared_rate_limit: bool = True) -> Services:
+    def build(cls, settings: Settings, *, limiter_mode: LimiterMode = "auto") -> Services:
         """Shell objects for `settings`. Workers pace the exchange with the Redis limiter shared
         by every process; the embedded mode (one process) with an in-memory one."""
         engine = get_engine(settings.database_url)
         ensure_schema(settings.database_url)
+        cluster_clock.ensure_synced(engine)
         klines = KlineStore(engine)
         contracts = ContractStore(engine)
         synthetic = SyntheticFeed(settings.synthetic_seed, contracts)
@@ -86,7 +95,7 @@ class Services:
             ledger=OrderLedger(engine),
             market=MarketData(klines, [synthetic]),
             synthetic=synthetic,
-            shared_rate_limit=shared_rate_limit,
+            limiter_mode=limiter_mode,
         )
         # Candles of contracts synced from Bitmart come from Bitmart (public endpoints).
         svc.market.sources.append(
@@ -94,9 +103,9 @@ class Services:
         )
         return svc
 
-    def exchange(self, name: str, clock: Clock = wall_clock_ms) -> Exchange:
+    def exchange(self, name: str, clock: Clock = cluster_clock.now_ms) -> Exchange:
         """An exchange adapter by name, reading time from `clock` (the paper exchange's
-        market time; Bitmart runs on the wall clock)."""
+        market time; Bitmart runs on the cluster's clock)."""
         if name == "paper":
             from providers.paper import PaperExchange
 
@@ -117,39 +126,55 @@ class Services:
         return LeaseLock(self.engine, run_lock_name(profile), self.settings.run_lock_ttl_seconds)
 
 
-def shared_limiter(redis_url: str) -> RateLimiter | None:
-    """The Redis limiter every process shares, or None (with a warning) when Redis cannot be
-    reached: a lone process then paces itself in memory."""
-    try:
-        client = redis.Redis.from_url(redis_url, socket_connect_timeout=1)
-        client.ping()
-    except redis.RedisError as exc:
-        log.warning(
-            "rate limiter: Redis at %s unreachable (%s); pacing this process alone",
-            mask_url_password(redis_url),
-            exc,
-        )
-        return None
-    return RedisRateLimiter(client)
+def make_limiter(settings: Settings, mode: LimiterMode) -> RateLimiter:
+    """The limiter of a process in `mode` (see `LimiterMode`)."""
+    if mode == "local":
+        ratelimit.health.mode = "local"
+        return InMemoryRateLimiter()
+    if mode == "auto" and settings.is_sqlite:
+        try:
+            client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1)
+            client.ping()
+        except redis.RedisError as exc:
+            log.warning(
+                "rate limiter: Redis at %s unreachable (%s); on a SQLite database this "
+                "command is alone on its machine and paces itself",
+                mask_url_password(settings.redis_url),
+                exc,
+            )
+            ratelimit.health.mode = "local"
+            return InMemoryRateLimiter()
+    limiter = RedisRateLimiter.from_url(
+        settings.redis_url, unavailable_wait_s=settings.limiter_wait_seconds
+    )
+    ratelimit.health.mode = "shared"
+    return limiter
 
 
 _current: Services | None = None
 _lock = threading.RLock()
-_shared_rate_limit = True
+_limiter_mode: LimiterMode = "auto"
 
 
 def services() -> Services:
     global _current
     with _lock:
         if _current is None:
-            _current = Services.build(get_settings(), shared_rate_limit=_shared_rate_limit)
+            _current = Services.build(get_settings(), limiter_mode=_limiter_mode)
         return _current
 
 
 def single_process() -> None:
     """This process is the whole system (the embedded mode): pace exchanges in memory."""
-    global _shared_rate_limit
-    _shared_rate_limit = False
+    global _limiter_mode
+    _limiter_mode = "local"
+    reset()
+
+
+def cluster_process() -> None:
+    """This process is one of many (a worker): one shared budget, never its own."""
+    global _limiter_mode
+    _limiter_mode = "shared"
     reset()
 
 

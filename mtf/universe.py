@@ -9,12 +9,12 @@ assume "no positions": it records the error and blocks new orders.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import engine_session
 from infra.models import SwitchRow
 from infra.settings import Settings
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 def switched_off(svc: Services, symbols: list[str]) -> dict[str, str]:
     """Symbols whose `SYMBOL:<sym>` switch is OFF and not expired."""
-    now = datetime.now(UTC)
+    now = clock.now()
     keys = {f"SYMBOL:{s}": s for s in symbols}
     out: dict[str, str] = {}
     with engine_session(svc.engine) as session:

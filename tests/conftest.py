@@ -147,7 +147,7 @@ def make_services(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-d
         for key, value in overrides.items():
             monkeypatch.setenv(f"MTF_{key.upper()}", str(value))
         reset_settings()
-        svc = services_mod.Services.build(Settings(), shared_rate_limit=False)
+        svc = services_mod.Services.build(Settings(), limiter_mode="local")
         services_mod.use(svc)
         built.append(svc)
         return svc

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from infra import clock
 from infra.db import engine_session
 from infra.models import OrderRow, table_of
 
@@ -109,7 +109,7 @@ class OrderLedger:
     def claim(self, decision: Decision, client_order_id: str) -> tuple[OrderRow, bool]:
         """Insert the decision's row if absent; returns (row, created). The unique constraint on
         decision_key makes this the single point where a duplicate placement is stopped."""
-        now = datetime.now(UTC)
+        now = clock.now()
         insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         values: dict[str, Any] = {
             "decision_key": decision.decision_key,
@@ -152,7 +152,7 @@ class OrderLedger:
         """Hand a dry-run record of this decision key over to a live decision: the row is
         claimed again (atomically, once) so a rehearsal never holds a candle against a live run.
         None when the row is not a finished dry-run record."""
-        now = datetime.now(UTC)
+        now = clock.now()
         with self.engine.begin() as conn:
             taken = conn.execute(
                 update(_T)
@@ -176,7 +176,7 @@ class OrderLedger:
         return self.get(decision.decision_key) if taken == 1 else None
 
     def update(self, decision_key: str, **values: Any) -> None:
-        values["updated_at"] = datetime.now(UTC)
+        values["updated_at"] = clock.now()
         with self.engine.begin() as conn:
             conn.execute(update(_T).where(_T.c.decision_key == decision_key).values(**values))
 

@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from infra import clock
 from infra.db import engine_session
 from infra.models import DailyEquityRow, OrderRow, PositionRow, table_of
 from providers.port import Exchange
@@ -100,7 +101,7 @@ def _baseline(engine: Engine, exchange: str, day: str, balance: Balance) -> tupl
                 day=day,
                 equity=balance.equity,
                 wallet=wallet,
-                recorded_at=datetime.now(UTC),
+                recorded_at=clock.now(),
             )
             .on_conflict_do_nothing(index_elements=[_EQUITY.c.exchange, _EQUITY.c.day])
         )

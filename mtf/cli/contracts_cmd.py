@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 
 import click
 from rich.table import Table
 
+from infra import clock
 from mtf.cli.common import console, fail, services_or_exit
 from mtf.contracts import sync_contracts
 from mtf.universe import tradable_universe
@@ -39,7 +39,7 @@ def sync(exchange: str) -> None:
 def universe(as_json: bool) -> None:
     """The symbols a cycle would validate, and why the others are left out."""
     svc = services_or_exit()
-    chosen, excluded = tradable_universe(svc, int(time.time() * 1000))
+    chosen, excluded = tradable_universe(svc, clock.now_ms())
     if as_json:
         click.echo(json.dumps({"universe": chosen, "excluded": excluded}, indent=2))
         return

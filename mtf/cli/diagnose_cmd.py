@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from infra import clock
 from mtf.cli.common import console, fail, services_or_exit
 from mtf.decision import decide, evaluate_timeframe
 from mtf.metrics import metric_source
@@ -25,7 +26,7 @@ from providers.timeframes import Timeframe, floor_minute, iso, to_ms
 def parse_time(text: str | None) -> int:
     """Epoch ms of a UTC minute given as ISO text (now when None)."""
     if text is None:
-        return to_ms(floor_minute(datetime.now(UTC)))
+        return to_ms(floor_minute(clock.now()))
     raw = text.strip().replace("Z", "+00:00")
     try:
         moment = datetime.fromisoformat(raw)

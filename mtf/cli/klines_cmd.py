@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 from rich.progress import Progress
 from rich.table import Table
 
+from infra import clock
 from mtf.cli.common import console, fail, services_or_exit
 from providers.port import ExchangeError
 from providers.timeframes import Timeframe, iso
@@ -69,7 +69,7 @@ def fetch(symbol: str, timeframe: str, limit: int) -> None:
             "(`mtf contracts sync`) or use a synthetic symbol; stored candles only: "
             f"{svc.klines.count(symbol, tf)}"
         )
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     try:
         candles = svc.market.closed_candles(symbol, tf, now_ms, limit)
     except ExchangeError as exc:
@@ -96,7 +96,7 @@ def backfill(symbols: str | None, timeframes: str, bars: int | None) -> None:
     from mtf.universe import tradable_universe
 
     svc = services_or_exit()
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     chosen = (
         [s.strip().upper() for s in symbols.split(",") if s.strip()]
         if symbols
@@ -167,7 +167,7 @@ def seed(count: int | None, timeframes: str, bars: int | None) -> None:
     if not symbols:
         fail("the contract store holds no synthetic symbols (it already has imported ones)")
     tfs = [Timeframe.parse(t) for t in timeframes.split(",") if t.strip()]
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     written = svc.synthetic.prefill(svc.klines, symbols, tfs, bars or settings.history_bars, now_ms)
     click.echo(
         f"{len(created)} contract(s) created, {len(symbols)} synthetic symbol(s), "

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from decimal import Decimal
 from typing import Any
 
 import click
 from rich.table import Table
 
+from infra import clock
 from mtf.cli.common import console, fail, services_or_exit
 from mtf.cli.diagnose_cmd import parse_time
 from mtf.contracts import ensure_contracts
@@ -138,7 +138,7 @@ def plan(
     except TradeEntryConfigError as exc:
         fail(f"{exc}\navailable trade-entry profiles: {', '.join(available_trade_entries())}", 2)
     as_of = parse_time(at)
-    if as_of > int(time.time() * 1000):
+    if as_of > clock.now_ms():
         fail(f"--at {iso(as_of)} is in the future; a plan reads closed candles", code=2)
     symbol = symbol.upper()
     signal = _signal(symbol, side, tf, config.name, as_of)

@@ -23,6 +23,7 @@ from typing import Any
 from celery import Task, chain, chord
 from sqlalchemy.exc import OperationalError
 
+from infra import clock
 from infra.logging import bind
 from mtf.celery_app import app
 from mtf.context import RunContext
@@ -51,7 +52,7 @@ class InvalidRunRequest(ValueError):
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    return clock.now_ms()
 
 
 def _as_of_ms(task: Task, requested: datetime | None) -> int:
@@ -60,7 +61,7 @@ def _as_of_ms(task: Task, requested: datetime | None) -> int:
     # A beat-sent cycle carries an ETA a few seconds after its minute: decide as of that minute
     # even if the worker picks the message up late.
     eta = getattr(task.request, "eta", None)
-    moment = datetime.fromisoformat(eta) if isinstance(eta, str) else datetime.now(UTC)
+    moment = datetime.fromisoformat(eta) if isinstance(eta, str) else clock.now()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return to_ms(floor_minute(moment))

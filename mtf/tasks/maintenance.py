@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete
 
+from infra import clock
 from infra.models import RunRow
 from mtf.celery_app import app
 from mtf.contracts import sync_contracts
@@ -26,7 +26,7 @@ def cleanup(keep_candles: int | None = None, keep_run_days: int = 7) -> dict[str
     svc = services()
     keep = keep_candles or max(svc.settings.history_bars * 2, 500)
     pruned = svc.klines.prune(keep)
-    cutoff = datetime.now(UTC) - timedelta(days=keep_run_days)
+    cutoff = clock.now() - timedelta(days=keep_run_days)
     with svc.engine.begin() as conn:
         runs = conn.execute(delete(RunRow).where(RunRow.started_at < cutoff)).rowcount
     log.info("cleanup: %d candles and %d runs removed", pruned, runs)
@@ -55,7 +55,7 @@ def sync_contracts_task(exchange: str | None = None) -> dict[str, Any]:
 def sync_klines(timeframes: list[str] | None = None, bars: int | None = None) -> dict[str, Any]:
     """Bring the universe's candles up to date (the cycles also top up what they read)."""
     svc = services()
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     symbols, _ = tradable_universe(svc, now_ms)
     tfs = [Timeframe.parse(t) for t in (timeframes or ["1m", "5m", "15m", "1h", "4h"])]
     stale: list[str] = []

@@ -9,11 +9,11 @@ clock moves on at wall-clock speed from the decision's `as_of`. Bitmart runs on 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from celery import Task
 
+from infra import clock
 from mtf.celery_app import app
 from mtf.contracts import ensure_contracts
 from mtf.services import Services, services
@@ -37,7 +37,8 @@ RETRY = {
 
 
 def wall_ms() -> int:
-    return int(time.time() * 1000)
+    """Now on the cluster's clock (the paper market's offset is taken against it)."""
+    return clock.now_ms()
 
 
 def market_exchange(svc: Services, name: str, offset_ms: int) -> Exchange:

@@ -5,9 +5,9 @@ embedded mode without timers, leaves them to it), then protects every open posit
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
+from infra import clock
 from mtf.celery_app import app
 from mtf.services import Services, services
 from providers.port import Exchange, ExchangeError, RateLimitError, TransientError
@@ -55,11 +55,9 @@ def recalc_tpsl(
     name = exchange or svc.settings.exchange
     paper = name == "paper"
     offset = clock_offset_ms if paper else 0
-    now_ms = int(time.time() * 1000) + offset
+    now_ms = clock.now_ms() + offset
     venue: Exchange = (
-        svc.exchange(name, clock=lambda: int(time.time() * 1000) + offset)
-        if paper
-        else svc.exchange(name)
+        svc.exchange(name, clock=lambda: clock.now_ms() + offset) if paper else svc.exchange(name)
     )
     config_for = _config_for(svc)
     followed = _follow_resting(svc, venue, name, symbol, now_ms, config_for)

@@ -37,8 +37,10 @@ from providers.bitmart.payloads import (
 )
 from providers.bitmart.ratelimit import InMemoryRateLimiter, RateLimiter
 from providers.bitmart.retry import RetryPolicy
+from providers.bitmart.servertime import ServerTime
 from providers.bitmart.session import Params, Session
 from providers.bitmart.trading import TradingCalls
+from providers.port import TransientError
 
 log = logging.getLogger("providers.bitmart")
 
@@ -64,7 +66,11 @@ class BitmartClient(TradingCalls):
         user_agent: str = DEFAULT_USER_AGENT,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        sync_time: bool = False,
     ) -> None:
+        """`sync_time`: sign with the exchange's clock (`ServerTime`: measured against
+        `/system/time`, re-measured every 10 minutes and after a refused timestamp) rather
+        than with `clock`."""
         self.base_url = base_url
         self.http = httpx.Client(
             base_url=base_url,
@@ -73,8 +79,16 @@ class BitmartClient(TradingCalls):
             headers={"User-Agent": user_agent, "Accept": "application/json"},
         )
         self.limiter = limiter if limiter is not None else InMemoryRateLimiter()
+        self.server_time = ServerTime(self.server_time_ms, base=clock) if sync_time else None
         self.session = Session(
-            self.http, credentials, self.limiter, retry, clock=clock, sleep=sleep, rng=rng
+            self.http,
+            credentials,
+            self.limiter,
+            retry,
+            clock=self.server_time.now if self.server_time else clock,
+            sleep=sleep,
+            rng=rng,
+            resync_clock=self.server_time.invalidate if self.server_time else None,
         )
 
     def __repr__(self) -> str:
@@ -91,6 +105,14 @@ class BitmartClient(TradingCalls):
         self.close()
 
     # --- public market data ----------------------------------------------------------------
+
+    def server_time_ms(self) -> int:
+        """The exchange's clock, in epoch milliseconds."""
+        data = self._call(ep.SYSTEM_TIME)
+        try:
+            return int(data["server_time"])
+        except (TypeError, KeyError, ValueError):
+            raise TransientError(f"{ep.SYSTEM_TIME.name}: no server_time in {data!r}") from None
 
     def contract_details(self, symbol: str | None = None) -> list[ContractDetail]:
         """Every contract, or the one of `symbol` (unknown: an empty list or 40034)."""

@@ -74,3 +74,5 @@ MODIFY_TP_SL = _write("modify-tp-sl-order", "tp-sl")
 CANCEL_PLAN = _write("cancel-plan-order", "cancel-plan-order")
 CANCEL_ALL_AFTER = _write("cancel-all-after", "cancel-all-after")
 SET_POSITION_MODE = _write("set-position-mode", "position-mode")
+
+SYSTEM_TIME = Endpoint("GET", "/system/time", Auth.NONE, "system")

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 import httpx
 
+from infra import clock
 from infra.settings import Settings
 from providers import order_rules as rules
 from providers.bitmart import fees, lookup, mapping, orders, tpsl
@@ -64,8 +65,9 @@ UNKNOWN_SYMBOL = 40034
 
 
 def wall_clock_ms() -> int:
-    """Now, in epoch milliseconds."""
-    return time.time_ns() // 1_000_000
+    """Now on the cluster's clock (`infra.clock`), in epoch milliseconds: which candle has
+    closed is decided on the time every host agrees on."""
+    return clock.now_ms()
 
 
 class BitmartExchange:
@@ -112,7 +114,10 @@ class BitmartExchange:
             transport=transport,
             limiter=limiter
             if limiter is not None
-            else RedisRateLimiter.from_url(settings.redis_url),
+            else RedisRateLimiter.from_url(
+                settings.redis_url, unavailable_wait_s=settings.limiter_wait_seconds
+            ),
+            sync_time=True,
         )
         return cls(client, clock=clock)
 

@@ -5,6 +5,12 @@
 request for rate). `InMemoryRateLimiter` serves one process; `RedisRateLimiter` (module
 `redis_limiter`) serves every worker process together.
 
+Shared or nothing: a process that should share the budget (every worker) never falls back to
+pacing itself. While the shared limiter cannot be reached, `acquire` waits for it and then
+fails with `LimiterUnavailableError` (a retryable `RateLimitError`): nothing is sent on a
+budget the other processes do not see. `limiter_state()` says which mode the process is in and
+whether the shared limiter is unreachable (a log line marks each change), for metrics.
+
 Safety margin: a bucket admits the documented number of requests per window stretched by
 `1 / utilization` (default 0.95, so 12 per 2.105 s instead of 12 per 2 s). Stretching the
 window rather than trimming the count keeps small limits usable (2 per 2 s stays 2, not 1)
@@ -13,16 +19,70 @@ and leaves ~100 ms for the network to reorder requests on their way to the excha
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
 
 from providers.bitmart.limits import LIMITS, Limit, Target
 from providers.port import RateLimitError
 
 DEFAULT_UTILIZATION = 0.95
+log = logging.getLogger("providers.bitmart.ratelimit")
+
+
+class LimiterUnavailableError(RateLimitError):
+    """The shared limiter cannot be reached: the request was not sent (retry later)."""
+
+
+@dataclass
+class LimiterHealth:
+    """The process's rate limiting: `local` (one process is the whole system), `shared` (one
+    budget for every process) and whether the shared limiter is unreachable right now."""
+
+    mode: Literal["none", "local", "shared"] = "none"
+    unreachable_since: float | None = None  # wall time of the first failure of this outage
+    outages: int = 0
+    last_error: str = ""
+
+    def down(self, where: str, error: BaseException, wait_s: float) -> None:
+        self.last_error = f"{type(error).__name__}: {error}"
+        if self.unreachable_since is None:
+            self.unreachable_since = time.time()
+            self.outages += 1
+            log.warning(
+                "rate limiter: shared limiter at %s unreachable (%s); exchange calls wait up "
+                "to %.0f s for it, then fail as retryable, and nothing is sent meanwhile",
+                where,
+                self.last_error,
+                wait_s,
+            )
+
+    def up(self, where: str) -> None:
+        if self.unreachable_since is not None:
+            log.warning(
+                "rate limiter: shared limiter at %s reachable again after %.1f s",
+                where,
+                time.time() - self.unreachable_since,
+            )
+            self.unreachable_since = None
+
+
+health = LimiterHealth()
+
+
+def limiter_state() -> dict[str, object]:
+    """This process's limiter for metrics: mode, degraded (0/1), seconds degraded, outages."""
+    since = health.unreachable_since
+    return {
+        "mode": health.mode,
+        "degraded": int(since is not None),
+        "degraded_seconds": 0.0 if since is None else round(time.time() - since, 3),
+        "outages": health.outages,
+    }
 
 
 @runtime_checkable

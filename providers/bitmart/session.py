@@ -30,6 +30,7 @@ from providers.port import AuthError, ExchangeError, RateLimitError, TransientEr
 log = logging.getLogger("providers.bitmart")
 
 SUCCESS = 1000
+TIMESTAMP_REFUSED = 30007  # X-BM-TIMESTAMP too far from the exchange's clock
 USED_HEADER = "X-BM-RateLimit-Remaining"  # despite its name: requests already used
 LIMIT_HEADER = "X-BM-RateLimit-Limit"
 WINDOW_HEADER = "X-BM-RateLimit-Reset"  # the window length in seconds, not a moment
@@ -50,8 +51,10 @@ class Session:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        resync_clock: Callable[[], None] | None = None,
     ) -> None:
         self.http = http
+        self.resync_clock = resync_clock
         self.credentials = credentials
         self.limiter = limiter
         self.retry = retry
@@ -78,12 +81,21 @@ class Session:
         text = compact_json(body or {}) if endpoint.method == "POST" else None
         safe = endpoint.idempotent if idempotent is None else idempotent
         attempt = 0
+        resynced = False
         while True:
             attempt += 1
             self.limiter.acquire(endpoint.group, self._owner)
             try:
                 return self._send(endpoint, query, text, attempt)
             except ExchangeError as exc:
+                if exc.code == TIMESTAMP_REFUSED and self.resync_clock and not resynced:
+                    # Refused before anything was done: measure the exchange's clock, resend.
+                    log.warning(
+                        "%s: timestamp refused (30007); re-reading server time", endpoint.name
+                    )
+                    self.resync_clock()
+                    resynced = True
+                    continue
                 if isinstance(exc, RateLimitError):
                     self.limiter.block(endpoint.group, self._owner, exc.retry_after)
                 if not self.retry.should_retry(exc, attempt, idempotent=safe):

@@ -8,7 +8,6 @@ transaction. A restart therefore loses nothing, and a repeated call changes noth
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -16,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from infra import clock
 from infra.settings import Settings
 from providers import order_rules as rules
 from providers.candles import Candles
@@ -48,8 +48,8 @@ Clock = Callable[[], int]
 
 
 def wall_clock() -> int:
-    """Now, in epoch milliseconds."""
-    return time.time_ns() // 1_000_000
+    """Now on the cluster's clock (`infra.clock`), in epoch milliseconds."""
+    return clock.now_ms()
 
 
 class PaperExchange:

@@ -9,7 +9,7 @@ exchange on the fake's own database, driven by the market clock (separate from t
 clock). Reach it in-process with `transport()` or over HTTP with `serve()`.
 
 Simulated: contract details, klines (with the forming candle), mark-price klines, depth,
-funding rate, /system/time (the market clock); assets, fee rate, position-v2 (hedge mode),
+funding rate, /system/time (the wall clock); assets, fee rate, position-v2 (hedge mode),
 open orders, order detail, order history, trades (one per filled order), current TP/SL
 orders; submit/cancel orders, cancel-orders, submit-leverage, cancel-all-after,
 TP/SL submit/modify/cancel (also through submit-plan-order), position mode (hedge only).

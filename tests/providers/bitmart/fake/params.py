@@ -20,11 +20,13 @@ from .wire import WireError
 
 @dataclass(frozen=True)
 class Call:
-    """What a handler gets: the venue, the query string and the JSON body."""
+    """What a handler gets: the venue, the query string, the JSON body and the server's wall
+    clock (the one signatures are checked against)."""
 
     venue: Venue
     query: Mapping[str, str]
     body: Mapping[str, Any]
+    wall_ms: int = 0
 
     def arg(self, name: str) -> object | None:
         """A parameter from the body, else the query; None when absent or JSON null."""

@@ -59,8 +59,9 @@ def funding_rate(call: Call) -> dict[str, Any]:
 
 
 def system_time(call: Call) -> dict[str, Any]:
-    """The market clock: the time the simulated exchange lives in."""
-    return {"server_time": call.venue.now()}
+    """The server's wall clock: what request timestamps are checked against (the real
+    exchange has one clock; the fake's market clock may be replaying another day)."""
+    return {"server_time": call.wall_ms}
 
 
 def _klines(call: Call, *, mark: bool) -> list[dict[str, Any]]:

@@ -256,7 +256,7 @@ class FakeBitmart:
         authenticate(route.level, headers, body, self.keys, self.wall.now())
         parsed = _json_body(body) if method == "POST" else {}
         self.venue.sync()
-        return route.handler(Call(self.venue, query, parsed))
+        return route.handler(Call(self.venue, query, parsed, self.wall.now()))
 
 
 def _json_body(body: bytes) -> dict[str, Any]:

@@ -1,0 +1,31 @@
+"""cluster identity
+
+Revision ID: 0005_cluster
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import infra.models
+
+revision = "0005_cluster"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "cluster_identity",
+        sa.Column("slot", sa.Integer(), nullable=False),
+        sa.Column("cluster_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", infra.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("slot", name=op.f("pk_cluster_identity")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("cluster_identity")
