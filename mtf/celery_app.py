@@ -109,15 +109,11 @@ def configure_embedded(celery_app: Celery = app) -> None:
 def _worker_init(**_: Any) -> None:
     # Migrate once in the parent, before the pool forks.
     ensure_schema()
-    _report_joined()
 
 
+@signals.celeryd_after_setup.connect
 @signals.beat_init.connect
-def _beat_init(**_: Any) -> None:
-    _report_joined()
-
-
-def _report_joined() -> None:
+def _report_joined(**_: Any) -> None:
     # Logging is configured by now (it was not when the checks ran).
     if _joined is not None:
         log.info("%s", _joined.summary())

@@ -24,6 +24,9 @@ class RunContext:
     sync_tables: bool = True
     process_tp_sl: bool = True
     symbols: tuple[str, ...] = ()
+    # Versions of the profiles the run started with ("": not carried); see `mtf.versions`.
+    profile_digest: str = ""
+    entry_digest: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -18,7 +18,8 @@ from mtf.context import RunContext
 from mtf.decision import Reason, Status, SymbolDecision, decide
 from mtf.metrics import metric_source
 from mtf.rules.frame import Frame
-from mtf.rules.profile import CompiledProfile, load_profile
+from mtf.rules.profile import CompiledProfile
+from mtf.versions import ProfileVersionMismatch, validation_profile
 from providers.candles import Candles
 from providers.marketdata import MarketData
 from providers.timeframes import Timeframe, iso
@@ -120,7 +121,7 @@ def validate_symbol(
     started = time.perf_counter()
     with bind(run_id=ctx.run_id, symbol=symbol):
         try:
-            profile = load_profile(ctx.profile)
+            profile = validation_profile(ctx)
             frames, stale = load_frames(profile, symbol, market, ctx.as_of_ms, stored)
             if stale:
                 empty = all(len(f.candles) == 0 for f in frames.values())
@@ -143,6 +144,8 @@ def validate_symbol(
             out = serialise(decision, frames)
             out["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
             return out
+        except ProfileVersionMismatch:
+            raise  # the run's problem, not the symbol's
         except Exception as exc:  # one symbol's failure must never sink the run
             log.exception("validation of %s failed", symbol)
             return _result(
@@ -164,8 +167,8 @@ def validate_many(
     timeframe. If that shared read fails, each symbol reads its own, so a problem stays the
     problem of the symbol it belongs to."""
     stored: dict[Timeframe, dict[str, Candles]] = {}
+    profile = validation_profile(ctx)
     try:
-        profile = load_profile(ctx.profile)
         for tf in profile.timeframes:
             limit = profile.candles_needed(tf, ctx.as_of_ms)
             stored[tf] = market.stored_window(symbols, tf, ctx.as_of_ms, limit)

@@ -7,6 +7,7 @@ every problem of a file at once, each with its YAML path (`TradeEntryConfigError
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Mapping
@@ -351,11 +352,19 @@ def parse_trade_entry(data: Any, *, source: str = "<memory>") -> TradeEntryConfi
 
 
 def load_trade_entry_file(path: str | Path) -> TradeEntryConfig:
-    path = Path(path)
+    return _load_file(Path(path))[0]
+
+
+def _load_file(path: Path) -> tuple[TradeEntryConfig, str]:
+    """The profile in `path` and the digest of the text it was read from."""
     try:
         text = path.read_text()
     except OSError as exc:
         raise TradeEntryConfigError(str(path), [("", f"cannot read: {exc.strerror}")]) from None
+    return _parse_file(path, text), hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _parse_file(path: Path, text: str) -> TradeEntryConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -396,22 +405,29 @@ def resolve_trade_entry_path(name: str) -> Path:
     )
 
 
-_cache: dict[Path, tuple[int, TradeEntryConfig]] = {}
+_cache: dict[Path, tuple[int, TradeEntryConfig, str]] = {}
 _cache_lock = threading.Lock()
 
 
 def load_trade_entry(name: str) -> TradeEntryConfig:
     """Load a profile by name or path, reusing the parsed form until the file changes."""
+    return load_trade_entry_versioned(name)[0]
+
+
+def load_trade_entry_versioned(name: str) -> tuple[TradeEntryConfig, str]:
+    """The profile and its version: the digest of its YAML text (as for validation
+    profiles), which a run carries so that every host places with the same version."""
     path = resolve_trade_entry_path(name)
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
-        return load_trade_entry_file(path)
+        mtime = None
     with _cache_lock:
         hit = _cache.get(path)
         if hit and hit[0] == mtime:
-            return hit[1]
-    config = load_trade_entry_file(path)
-    with _cache_lock:
-        _cache[path] = (mtime, config)
-    return config
+            return hit[1], hit[2]
+    config, digest = _load_file(path)
+    if mtime is not None:
+        with _cache_lock:
+            _cache[path] = (mtime, config, digest)
+    return config, digest

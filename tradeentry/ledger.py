@@ -45,6 +45,8 @@ class Decision:
     exchange: str
     dry_run: bool
     as_of_ms: int
+    # The trade-entry profile version of the run (None: not carried, e.g. a task sent by hand).
+    entry_digest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -57,7 +59,8 @@ class Decision:
             raise InvalidDecision(
                 f"a decision is a mapping with {', '.join(fields)}; got {type(data).__name__}"
             )
-        problems = [f"missing {k}" for k in fields if k not in data]
+        optional = {"entry_digest"}
+        problems = [f"missing {k}" for k in fields if k not in data and k not in optional]
         problems += [f"unknown field {k!r}" for k in data if k not in cls.__dataclass_fields__]
         for key, kinds, wanted in _FIELD_TYPES:
             if key in data and _wrong_type(data[key], kinds, wanted):
@@ -74,7 +77,7 @@ class Decision:
                 )
         if problems:
             raise InvalidDecision("invalid decision: " + "; ".join(problems))
-        return cls(**{k: data[k] for k in fields})
+        return cls(**{k: data[k] for k in fields if k in data})
 
 
 def _wrong_type(value: Any, kinds: type | tuple[type, ...], wanted: str) -> bool:
@@ -99,6 +102,7 @@ _FIELD_TYPES: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
     ("exchange", str, "a string"),
     ("dry_run", bool, "a boolean"),
     ("as_of_ms", int, "an integer (epoch ms)"),
+    ("entry_digest", (str, type(None)), "a string or null"),
 )
 
 

@@ -11,6 +11,7 @@ import click
 from infra import logging as mtf_logging
 from infra.settings import SettingsError, load_settings
 from mtf.cli import (
+    cluster_cmd,
     contracts_cmd,
     db_cmd,
     diagnose_cmd,
@@ -52,6 +53,7 @@ main.add_command(diagnose_cmd.diagnose)
 main.add_command(contracts_cmd.contracts)
 main.add_command(diagnose_cmd.replay_cmd)
 main.add_command(plan_cmd.plan)
+main.add_command(cluster_cmd.cluster)
 
 for _ep in entry_points(group="mtf.cli"):
     try:

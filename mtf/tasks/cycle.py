@@ -38,6 +38,7 @@ from mtf.tasks.tpsl import recalc_tpsl
 from mtf.universe import resolve
 from mtf.validator import validate_many
 from mtf.validator import validate_symbol as validate_one
+from mtf.versions import check_run, entry_version
 from providers.bitmart import Credentials as BitmartCredentials
 from providers.port import AuthError, ExchangeError
 from providers.timeframes import floor_minute, to_ms
@@ -107,6 +108,8 @@ def build_context(task: Task, raw: dict[str, Any]) -> RunContext:
         sync_tables=request.sync_tables,
         process_tp_sl=request.process_tp_sl,
         symbols=tuple(request.symbols),
+        profile_digest=profile.digest,
+        entry_digest=entry_version(profile.name),
     )
 
 
@@ -182,6 +185,7 @@ def resolve_symbols(data: dict[str, Any]) -> dict[str, Any]:
     """The symbols to validate: given ones, or the tradable universe, minus exclusions."""
     ctx = RunContext.from_dict(data)
     with bind(run_id=ctx.run_id, profile=ctx.profile):
+        check_run(ctx)
         started = time.perf_counter()
         resolved = resolve(ctx, services())
         resolved["resolve_ms"] = round((time.perf_counter() - started) * 1000, 3)
@@ -214,6 +218,7 @@ def batch_ids(run_id: str, count: int) -> list[str]:
 @app.task(name="mtf.fan_out", bind=True, ignore_result=True)
 def fan_out(self: Task, resolved: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     """Start the chord of validation batches whose reducer is `reduce_run`."""
+    check_run(RunContext.from_dict(data))
     symbols: list[str] = resolved["symbols"]
     settings = services().settings
     size = batch_size(len(symbols), settings.validate_batch_size, settings.validate_parallelism)
@@ -259,6 +264,7 @@ def spread_lookup(svc: Services, ctx: RunContext) -> Callable[[str], float | Non
 def validate_symbol(symbol: str, data: dict[str, Any]) -> dict[str, Any]:
     """Decide one symbol (READY / INVALID / SKIPPED / ERROR) as of the run's minute."""
     ctx = RunContext.from_dict(data)
+    check_run(ctx)
     svc = services()
     return validate_one(symbol, ctx, svc.market, spread=spread_lookup(svc, ctx))
 
@@ -278,6 +284,7 @@ def validate_batch(symbols: list[str], data: dict[str, Any]) -> list[dict[str, A
     The full results (with every rule's trace) are saved here, in parallel across workers;
     the reducer only receives their compact form."""
     ctx = RunContext.from_dict(data)
+    check_run(ctx)
     svc = services()
     results = validate_many(symbols, ctx, svc.market, spread_lookup(svc, ctx))
     svc.runs.save_results(ctx.run_id, results)
@@ -298,6 +305,7 @@ def _decision(ctx: RunContext, result: dict[str, Any]) -> Decision:
         exchange=ctx.exchange,
         dry_run=ctx.dry_run,
         as_of_ms=ctx.as_of_ms,
+        entry_digest=ctx.entry_digest or None,
     )
 
 
@@ -320,7 +328,7 @@ def reduce_run(
     started = time.perf_counter()
     with bind(run_id=ctx.run_id, profile=ctx.profile):
         results = [r for batch in batches for r in batch]
-        profile = load_profile(ctx.profile)
+        profile = check_run(ctx)
         ready = [r for r in results if r["status"] == "READY"]
         decisions = [_decision(ctx, r) for r in ready]
         orders = [

@@ -18,6 +18,7 @@ from mtf.celery_app import app
 from mtf.contracts import ensure_contracts
 from mtf.services import Services, services
 from mtf.tasks.tpsl import recalc_tpsl
+from mtf.versions import ProfileVersionMismatch, trade_entry_for
 from providers.port import Exchange, ExchangeError, RateLimitError, TransientError
 from providers.timeframes import Timeframe
 from tradeentry.config import TradeEntryConfigError, load_trade_entry
@@ -67,9 +68,12 @@ def place_order(self: Task, decision: Any = None, **unknown: Any) -> dict[str, A
     svc = services()
     offset = d.as_of_ms - wall_ms() if d.exchange == "paper" else 0
     try:
-        config = load_trade_entry(d.profile)
+        config = trade_entry_for(d.profile, d.entry_digest, d.run_id)
     except TradeEntryConfigError as exc:
         return record_error(d, svc.ledger, f"trade-entry profile {d.profile!r}: {exc}")
+    except ProfileVersionMismatch as exc:
+        log.error("order %s not placed: %s", d.decision_key, exc)
+        return record_error(d, svc.ledger, str(exc))
     try:
         # An ad-hoc call may come before any cycle synced the exchange's contracts.
         ensure_contracts(svc, d.exchange)
