@@ -72,7 +72,6 @@ def place_order(self: Task, decision: Any = None, **unknown: Any) -> dict[str, A
     except TradeEntryConfigError as exc:
         return record_error(d, svc.ledger, f"trade-entry profile {d.profile!r}: {exc}")
     except ProfileVersionMismatch as exc:
-        log.error("order %s not placed: %s", d.decision_key, exc)
         return record_error(d, svc.ledger, str(exc))
     try:
         # An ad-hoc call may come before any cycle synced the exchange's contracts.

@@ -7,19 +7,27 @@ Redis unreachable: the Redis cases skip, or fail under MTF_REQUIRE_SERVICES=1.
 from __future__ import annotations
 
 import multiprocessing
+import random
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
-from providers.bitmart import InMemoryRateLimiter, RedisRateLimiter
+from providers.bitmart import BitmartClient, InMemoryRateLimiter, RedisRateLimiter
 from providers.bitmart.limits import LIMITS, Limit, Target
-from providers.bitmart.ratelimit import SlidingWindowLimiter
+from providers.bitmart.ratelimit import (
+    LimiterUnavailableError,
+    SlidingWindowLimiter,
+    limiter_state,
+)
 from providers.port import RateLimitError
+from tests.conftest import need_service
+from tests.servers import RedisServer
 
 MakeLimiter = Callable[..., SlidingWindowLimiter]
 
@@ -180,6 +188,152 @@ def test_threads_never_exceed_the_limit_and_reach_it(
     first = min(b for b, _ in admissions)
     done = sum(1 for _, e in admissions if e < first + duration)
     assert done >= 0.85 * limit * duration / window
+
+
+# --- spaced arrivals: the window slides, it never resets ---------------------------------------
+
+
+class SteppedTime:
+    """A clock that moves when the limiter sleeps or when the next request arrives."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def admissions_of(arrivals: list[float], limit: Limit) -> list[float]:
+    """When each request of `arrivals` (one caller, in order) is admitted."""
+    time_ = SteppedTime()
+    limiter = InMemoryRateLimiter(
+        {"g": limit}, utilization=1.0, clock=time_.clock, sleep=time_.sleep
+    )
+    admitted = []
+    for at in arrivals:
+        time_.now = max(time_.now, 1000.0 + at)
+        limiter.acquire("g", "k")
+        admitted.append(time_.now)
+    return admitted
+
+
+def most_in_any_window(times: list[float], window: float) -> int:
+    """The most admissions in one window (t - window, t] of the sliding window."""
+    return max(sum(1 for u in times if t - window < u <= t) for t in times)
+
+
+@pytest.mark.parametrize(
+    "arrivals",
+    [
+        [i * 0.1 for i in range(100)],  # steady, twice the allowed rate
+        [i * 0.19 for i in range(60)],  # just above the allowed rate
+        [0.45 + i * 0.5 for i in range(20)],  # spread out, a burst at each window edge
+        sorted(random.Random(7).uniform(0, 10) for _ in range(120)),  # random
+    ],
+    ids=["steady", "near-limit", "edges", "random"],
+)
+def test_spaced_arrivals_never_exceed_the_limit_in_any_window(arrivals: list[float]) -> None:
+    limit = Limit(5, 1.0, Target.KEY)
+    admitted = admissions_of(arrivals, limit)
+    assert most_in_any_window(admitted, 1.0) <= 5
+    assert admitted == sorted(admitted)
+
+
+def test_arrivals_below_the_limit_never_wait() -> None:
+    arrivals = [i * 0.25 for i in range(40)]  # 4 per second, limit 5 per second
+    assert admissions_of(arrivals, Limit(5, 1.0, Target.KEY)) == [1000.0 + a for a in arrivals]
+
+
+def test_a_steady_stream_gets_the_full_rate_and_no_more() -> None:
+    admitted = admissions_of([i * 0.05 for i in range(400)], Limit(5, 1.0, Target.KEY))
+    span = admitted[-1] - admitted[0]
+    assert 5 * span <= len(admitted) <= 5 * (span + 1)
+
+
+@pytest.mark.slow
+def test_spaced_arrivals_through_either_limiter(
+    make_limiter: MakeLimiter, now: Callable[[], float]
+) -> None:
+    """The same, on real time: one request every 60 ms against 4 per 0.5 s."""
+    limiter = make_limiter({"g": Limit(4, 0.5, Target.KEY)}, utilization=1.0)
+    admissions: list[Admission] = []
+    record_admissions(limiter, now, admissions)
+    started = time.monotonic()
+    for i in range(40):
+        time.sleep(max(0.0, started + i * 0.06 - time.monotonic()))
+        limiter.acquire("g", "k")
+    assert surely_in_one_window(admissions, 0.5) <= 4
+
+
+# --- the shared limiter out of reach: wait, then fail as retryable; never a private budget ------
+
+
+@pytest.fixture
+def lonely_redis() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer().start()
+    except (RuntimeError, OSError, TimeoutError) as exc:
+        need_service("Redis", f"cannot start a private redis-server: {exc}")
+    yield server
+    server.close()
+
+
+@pytest.mark.services
+def test_an_unreachable_shared_limiter_admits_nothing(lonely_redis: RedisServer) -> None:
+    limiter = RedisRateLimiter.from_url(
+        f"{lonely_redis.url}/0", limits={"g": Limit(100, 1.0, Target.KEY)}, unavailable_wait_s=0.8
+    )
+    assert limiter.acquire("g", "k") == 0.0
+    assert limiter_state()["degraded"] == 0
+    lonely_redis.stop()
+    started = time.monotonic()
+    with pytest.raises(LimiterUnavailableError, match="unreachable") as refused:
+        limiter.acquire("g", "k")
+    assert isinstance(refused.value, RateLimitError), "retryable like any rate refusal"
+    assert 0.4 <= time.monotonic() - started < 10, "it waited for the limiter first"
+    state = limiter_state()
+    assert state["mode"] == "shared" and state["degraded"] == 1
+    limiter.block("g", "k", 1.0)  # advice only: no error while Redis is away
+    lonely_redis.start()
+    assert limiter.acquire("g", "k") >= 0.0
+    assert limiter_state()["degraded"] == 0
+
+
+@pytest.mark.services
+def test_a_request_waits_for_the_limiter_to_come_back(lonely_redis: RedisServer) -> None:
+    limiter = RedisRateLimiter.from_url(
+        f"{lonely_redis.url}/0", limits={"g": Limit(100, 1.0, Target.KEY)}, unavailable_wait_s=30
+    )
+    lonely_redis.stop()
+    back = threading.Timer(1.0, lonely_redis.start)
+    back.start()
+    try:
+        waited = limiter.acquire("g", "k")
+    finally:
+        back.join()
+    assert waited >= 0.8, "admitted only once the shared limiter answered"
+
+
+@pytest.mark.services
+def test_no_exchange_request_leaves_without_the_shared_limiter(lonely_redis: RedisServer) -> None:
+    sent: list[str] = []
+
+    def exchange(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(200, json={"code": 1000, "message": "OK", "data": {"symbols": []}})
+
+    limiter = RedisRateLimiter.from_url(f"{lonely_redis.url}/0", unavailable_wait_s=0.5)
+    client = BitmartClient(
+        "https://bitmart.test", transport=httpx.MockTransport(exchange), limiter=limiter
+    )
+    client.contract_details()
+    lonely_redis.stop()
+    with pytest.raises(LimiterUnavailableError):
+        client.contract_details()
+    assert sent == ["/contract/public/details"], "nothing sent on an unshared budget"
 
 
 # --- several processes on one Redis limiter ---------------------------------------------
