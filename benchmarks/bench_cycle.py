@@ -7,7 +7,7 @@ the run being recorded; then the chord's work (`validate_batch` on the same batc
 save) in a local pool of 2 processes. Prints medians and the ratio workers / in-process (target:
 at most 1.15).
 
-Needs Redis on 127.0.0.1:6379 (databases 11-13 are flushed) and PostgreSQL on 127.0.0.1:5432.
+Starts a Redis server of its own; needs PostgreSQL on 127.0.0.1:5432 (a throw-away database).
 Run from the repository root: python benchmarks/bench_cycle.py [--repeats 5] [--sizes 50,200,600]
 """
 

@@ -6,7 +6,7 @@ Prints, per group, the requests answered, the most a sliding 2-second window all
 same span (limit x (floor(span / 2 s) + 1)), the share used, the most requests seen in any
 window and the refusals (target: 0).
 
-Needs Redis on 127.0.0.1:6379 (database 14 holds the limiter's keys).
+Starts a Redis server of its own for the limiter (nothing shared is touched).
 Run from the repository root: python benchmarks/bench_ratelimit.py [--seconds 6]
 """
 
@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.integration.support import BTC_SPEC
 from tests.integration.test_rate_limit_shared import PROCESSES, THREADS, _hammer
 from tests.providers.bitmart.fake import FakeBitmart
+from tests.servers import private_redis
 
 GROUPS = {
     # name: (private endpoint?, documented limit per 2 s, path)
@@ -49,13 +50,16 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{PROCESSES} processes x {THREADS} threads, {args.seconds:.0f} s per group")
     print(f"{'group':22} {'answered':>8} {'at most':>8} {'share':>6} {'max/2s':>7} {'refused':>8}")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, private_redis() as redis_server:
+        redis_url = f"{redis_server.url}/0"
         for name, (private, limit, path) in GROUPS.items():
             fake = FakeBitmart(f"sqlite:///{Path(tmp) / f'{uuid.uuid4().hex}.db'}")
             fake.list_contract(BTC_SPEC)
             prefix = f"bench:{uuid.uuid4().hex}"
             with fake.serve() as url, mp.get_context("fork").Pool(PROCESSES) as pool:
-                results = pool.starmap(_hammer, [(url, prefix, args.seconds, private)] * PROCESSES)
+                results = pool.starmap(
+                    _hammer, [(url, prefix, args.seconds, private, redis_url)] * PROCESSES
+                )
             stamps = [t for r in results for t in r]
             span = max(stamps) - min(stamps)
             allowed = limit * (int(span // WINDOW_S) + 1)

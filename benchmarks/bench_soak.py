@@ -7,7 +7,7 @@ memory (main process and children), Redis memory, the pub/sub subscriptions held
 clients, and the keys in the result backend. Prints the samples and the change from the first
 sample after warm-up to the last.
 
-Needs Redis on 127.0.0.1:6379 (databases 11-13 are flushed) and PostgreSQL on 127.0.0.1:5432.
+Starts a Redis server of its own; needs PostgreSQL on 127.0.0.1:5432 (a throw-away database).
 Run from the repository root: python benchmarks/bench_soak.py [--cycles 200] [--symbols 600]
 """
 

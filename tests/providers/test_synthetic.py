@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -323,27 +322,25 @@ def test_spec_turnover_is_that_of_the_generated_candles() -> None:
     assert expected / 4 < spec.turnover_24h < expected * 4
 
 
-# --- speed ------------------------------------------------------------------------------------
+# --- history on demand (its speed: benchmarks/bench_synthetic.py) ------------------------------
 
 
-def test_newest_500_candles_of_two_timeframes_come_fast_once_warm() -> None:
+def test_newest_500_candles_of_two_timeframes_again_and_again() -> None:
     m = SyntheticMarket(42)
     now = int(time.time() * 1000)
 
-    def fetch() -> None:
+    def fetch() -> list[Candles]:
+        out = []
         for tf in (Timeframe.M1, Timeframe.M5):
             end = tf.floor_ms(now)
-            assert len(m.candles("S0100USDT", tf, end - 500 * tf.ms, end)) == 500
+            got = m.candles("S0100USDT", tf, end - 500 * tf.ms, end)
+            assert len(got) == 500 and got.last_open_ms == end - tf.ms
+            out.append(got)
+        return out
 
-    fetch()
-    best = min(_timed(fetch) for _ in range(5))
-    assert best < 0.05
-
-
-def _timed(fn: Callable[[], None]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    first, again = fetch(), fetch()
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a.close, b.close)
 
 
 # --- building blocks --------------------------------------------------------------------------
