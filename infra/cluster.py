@@ -268,9 +268,12 @@ def check(settings: Settings, role: str = "worker") -> JoinReport:
     problems = clock_problems(settings, report.clock)
     names = ", ".join(f"{v}={u}" for v, u in report.redis.items())
     redis_errors = (redis.ConnectionError, redis.TimeoutError)
-    problems += _patiently(
-        names, lambda: identity_problems(settings, report.cluster_id), wait, redis_errors
-    )
+    try:
+        problems += _patiently(
+            names, lambda: identity_problems(settings, report.cluster_id), wait, redis_errors
+        )
+    except redis.RedisError as exc:  # reached, but refused (authentication, protected mode)
+        raise ClusterError([f"cannot use {names}: {_first_line(exc)}"]) from None
     if problems:
         raise ClusterError(problems)
     return report

@@ -74,6 +74,9 @@ class RedisServer:
                 str(self.dir),
                 "--databases",
                 "16",
+                # Bound to a test link's address (not loopback): let the test's hosts in.
+                "--protected-mode",
+                "no" if self.host != "127.0.0.1" else "yes",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

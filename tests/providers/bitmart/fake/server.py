@@ -171,9 +171,10 @@ class FakeBitmart:
         return shell.mock_transport(self.handle)
 
     @contextmanager
-    def serve(self) -> Iterator[str]:
-        """Serve on 127.0.0.1 on a free port in a background thread; yields the base URL."""
-        with shell.serve(self.handle) as url:
+    def serve(self, host: str = "127.0.0.1") -> Iterator[str]:
+        """Serve on `host` (loopback by default) on a free port in a background thread;
+        yields the base URL."""
+        with shell.serve(self.handle, host) as url:
             yield url
 
     def close(self) -> None:

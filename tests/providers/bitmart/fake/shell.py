@@ -41,8 +41,9 @@ def mock_transport(handle: Handle) -> httpx.MockTransport:
 
 
 @contextmanager
-def serve(handle: Handle) -> Iterator[str]:
-    """Serve on 127.0.0.1 on a free port in a background thread; yields the base URL.
+def serve(handle: Handle, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve on `host` (loopback by default) on a free port in a background thread; yields
+    the base URL.
 
     A delayed answer waits in its own thread (until the server stops), a dropped one closes
     the connection without a byte.
@@ -96,7 +97,7 @@ def serve(handle: Handle) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(
         target=server.serve_forever,
