@@ -244,8 +244,9 @@ def check(settings: Settings, role: str = "worker") -> JoinReport:
 
     Waits up to `MTF_CLUSTER_WAIT_SECONDS` for the database and Redis to answer. Leaves this
     process's clock corrected by the measured offset."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
+    unreachable_db = (OperationalError, InterfaceError)
     problems = layout_problems(settings)
     if problems:
         raise ClusterError(problems)
@@ -263,8 +264,11 @@ def check(settings: Settings, role: str = "worker") -> JoinReport:
         ensure_schema(settings.database_url)
         return database_identity(engine)
 
-    report.cluster_id = _patiently(database, migrate_and_identify, wait, (SQLAlchemyError,))
-    report.clock = _patiently(database, lambda: clock.sync_with(engine), wait, (SQLAlchemyError,))
+    try:
+        report.cluster_id = _patiently(database, migrate_and_identify, wait, unreachable_db)
+        report.clock = _patiently(database, lambda: clock.sync_with(engine), wait, unreachable_db)
+    except SQLAlchemyError as exc:  # reached, but refused (permissions, a broken schema)
+        raise ClusterError([f"cannot use {database}: {_first_line(exc)}"]) from None
     problems = clock_problems(settings, report.clock)
     names = ", ".join(f"{v}={u}" for v, u in report.redis.items())
     redis_errors = (redis.ConnectionError, redis.TimeoutError)

@@ -13,11 +13,11 @@ from mtf.result_backend import RedisBackend, backend_class
 pytestmark = pytest.mark.services
 
 
-def test_the_app_uses_this_backend_for_redis_urls() -> None:
+def test_the_app_uses_this_backend_for_redis_urls(redis_url: str) -> None:
     assert backend_class(CeleryRedisBackend) is RedisBackend
     other = object
     assert backend_class(other) is other
-    probe = MtfCelery("probe", backend="redis://127.0.0.1:6379/15")
+    probe = MtfCelery("probe", backend=redis_url)
     assert isinstance(probe.backend, RedisBackend)
     assert isinstance(app, Celery)
 
