@@ -32,6 +32,7 @@ import redis
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from infra import clock
 from infra.db import ensure_schema, get_engine
@@ -244,8 +245,6 @@ def check(settings: Settings, role: str = "worker") -> JoinReport:
 
     Waits up to `MTF_CLUSTER_WAIT_SECONDS` for the database and Redis to answer. Leaves this
     process's clock corrected by the measured offset."""
-    from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-
     unreachable_db = (OperationalError, InterfaceError)
     problems = layout_problems(settings)
     if problems:
