@@ -407,3 +407,43 @@ class ClusterIdentityRow(Base):
     slot: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: a single row
     cluster_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- protection: trigger generations and the last sweep's verdict (tradeentry.guard) ----------
+
+
+class ProtectiveOrderRow(Base):
+    """One generation of a protective order (stop, target, closing order) of a position.
+
+    `level_key` names what is protected and how (the position's basis, the role, the price and
+    the size); `generation` counts how many times that level has had to be placed again because
+    the previous order was no longer at the exchange. The client order id is derived from both.
+    """
+
+    __tablename__ = "protective_orders"
+    __table_args__ = (UniqueConstraint("exchange", "level_key", "generation"),)
+
+    client_order_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    exchange: Mapped[str] = mapped_column(String(20))
+    level_key: Mapped[str] = mapped_column(String(200), index=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(10))
+    order_id: Mapped[str | None] = mapped_column(String(40))
+    claimed_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class PositionGuardRow(Base):
+    """What the latest TP/SL sweep found for an open position: `protected`, `unprotected` or
+    `unknown` (the exchange could not be read), with the stop in force."""
+
+    __tablename__ = "position_guards"
+
+    exchange: Mapped[str] = mapped_column(String(20), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(40), primary_key=True)
+    side: Mapped[str] = mapped_column(String(5), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    size: Mapped[Decimal | None]
+    stop_price: Mapped[Decimal | None]
+    detail: Mapped[str | None] = mapped_column(Text)
+    checked_ms: Mapped[int] = mapped_column(BigInteger)

@@ -13,7 +13,10 @@ The rules:
 * Protective orders are trigger orders executing at market, never plain limits: a stop placed
   as a limit on the losing side is marketable and would close the trade at once.
 * Client order ids are derived from the position's basis (its decision key), the role, the
-  price and the size, so a repeated sweep asks for the same triggers and places nothing twice.
+  price and the size (the action's `level_key`), so a repeated sweep asks for the same triggers
+  and places nothing twice. The shell (`tradeentry.sweep`) adds a generation to that key when
+  an order it placed is no longer at the exchange, so the replacement is not refused as a
+  duplicate of the order it replaces.
 
 New triggers are placed before stale ones are cancelled, so a position is never left bare.
 """
@@ -79,6 +82,7 @@ class Action:
     size: Decimal | None = None  # None: the whole position
     client_order_id: str | None = None
     order_id: str | None = None  # of the trigger to cancel
+    level_key: str | None = None  # what a placement protects: the root of its client ids
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,8 +152,26 @@ def _covers(trigger: TriggerOrder, position: Position) -> bool:
     return trigger.size is None or trigger.size >= position.size
 
 
-def _cid(intent: Intent, role: str, price: Decimal, size: Decimal | None) -> str:
-    return client_order_id(f"{intent.basis}:{role}:{price:f}:{'all' if size is None else size}")
+def covering_stop(position: Position, triggers: list[TriggerOrder]) -> TriggerOrder | None:
+    """The stop trigger among `triggers` that covers all of `position`, if any."""
+    return next(
+        (
+            t
+            for t in _of(position, triggers)
+            if t.kind is TriggerKind.STOP_LOSS and _covers(t, position)
+        ),
+        None,
+    )
+
+
+def _of(position: Position, triggers: list[TriggerOrder]) -> list[TriggerOrder]:
+    return [
+        t for t in triggers if t.symbol == position.symbol and t.side.position_side is position.side
+    ]
+
+
+def level_key(intent: Intent, role: str, price: Decimal, size: Decimal | None) -> str:
+    return f"{intent.basis}:{role}:{price:f}:{'all' if size is None else size}"
 
 
 def plan_protection(
@@ -161,17 +183,19 @@ def plan_protection(
 ) -> ProtectionPlan:
     """The actions that bring `position`'s triggers in line with `intent`."""
     side = position.side
-    mine = [t for t in triggers if t.symbol == position.symbol and t.side.position_side is side]
+    mine = _of(position, triggers)
     stops = [t for t in mine if t.kind is TriggerKind.STOP_LOSS]
     takes = [t for t in mine if t.kind is TriggerKind.TAKE_PROFIT]
     places: list[Action] = []
     cancels: list[Action] = []
     notes: list[str] = []
-    had_stop = any(_covers(t, position) for t in stops)
+    had_stop = covering_stop(position, triggers) is not None
 
     def place(role: str, kind: TriggerKind, price: Decimal, size: Decimal | None, why: str) -> None:
-        cid = _cid(intent, role, price, size)
-        places.append(Action(ActionKind.PLACE, role, why, kind, price, size, cid))
+        key = level_key(intent, role, price, size)
+        places.append(
+            Action(ActionKind.PLACE, role, why, kind, price, size, client_order_id(key), None, key)
+        )
 
     def cancel(trigger: TriggerOrder, role: str, why: str) -> None:
         cancels.append(
@@ -189,7 +213,7 @@ def plan_protection(
 
     # --- the stop -------------------------------------------------------------------------
     if _crossed(TriggerKind.STOP_LOSS, side, intent.stop, last_price) and not had_stop:
-        cid = _cid(intent, "close", intent.stop, position.size)
+        key = level_key(intent, "close", intent.stop, position.size)
         close = Action(
             ActionKind.CLOSE,
             "close",
@@ -197,7 +221,9 @@ def plan_protection(
             None,
             None,
             position.size,
-            cid,
+            client_order_id(key),
+            None,
+            key,
         )
         return ProtectionPlan(
             position.symbol,

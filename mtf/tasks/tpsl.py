@@ -15,6 +15,7 @@ from providers.timeframes import Timeframe
 from tradeentry.config import TradeEntryConfig, TradeEntryConfigError, load_trade_entry
 from tradeentry.execute import price_type_of
 from tradeentry.follow import follow_entry
+from tradeentry.guard import UNKNOWN, UNPROTECTED, PositionGuards, ProtectiveOrders
 from tradeentry.ledger import InvalidDecision
 from tradeentry.sweep import ledger_intents, sweep
 
@@ -64,21 +65,38 @@ def recalc_tpsl(
     if paper and symbol:
         svc.market.closed_candles(symbol, Timeframe.M1, now_ms, 5)
     act = paper or svc.settings.live_trading
-    reports = sweep(
+    checked_ms = clock.now_ms()
+    outcome = sweep(
         venue,
         ledger_intents(svc.ledger, name, config_for),
         act=act,
+        orders=ProtectiveOrders(svc.engine, name),
+        now_ms=checked_ms,
         symbol=symbol,
         price_type=price_type_of(config_for(None)),
+        spec_for=svc.contracts.find,
     )
-    unprotected = [r.symbol for r in reports if not r.protected]
+    guards = PositionGuards(svc.engine)
+    if outcome.error is not None and not outcome.positions:
+        guards.mark_unknown(name, symbol=symbol, why=outcome.error, now_ms=checked_ms)
+    else:
+        guards.record(
+            name,
+            (r.guard(name, checked_ms) for r in outcome.positions),
+            symbol=symbol,
+            now_ms=checked_ms,
+        )
+    unprotected = [r.symbol for r in outcome.of(UNPROTECTED)]
+    unknown = [r.symbol for r in outcome.of(UNKNOWN)]
     result = {
         "run_id": run_id,
         "exchange": name,
         "acted": act,
         "entries_followed": followed,
-        "positions": [r.to_dict() for r in reports],
+        "positions": [r.to_dict() for r in outcome.positions],
         "unprotected": unprotected,
+        "unknown": unknown,
+        "error": outcome.error,
     }
     if unprotected:
         log.error(
@@ -86,11 +104,17 @@ def recalc_tpsl(
             len(unprotected),
             ", ".join(unprotected),
         )
-    else:
-        placed = sum(1 for r in reports for a in r.actions if a.get("done"))
+    if unknown or outcome.error:
+        log.warning(
+            "TP/SL sweep: protection of %s UNKNOWN (%s); the next sweep tries again",
+            ", ".join(unknown) or "the open positions",
+            outcome.error or "a placement's outcome is not known",
+        )
+    if not unprotected and not unknown and outcome.error is None:
+        placed = sum(1 for r in outcome.positions for a in r.actions if a.get("done"))
         log.info(
             "TP/SL sweep: %d position(s), all protected; %d order action(s) taken",
-            len(reports),
+            len(outcome.positions),
             placed,
         )
     return result

@@ -20,6 +20,7 @@ from tests.tradeentry.venue import SYMBOL, Market, Venue, build_market, config, 
 from tradeentry.config import TradeEntryConfig
 from tradeentry.execute import place_decision
 from tradeentry.follow import follow_entry
+from tradeentry.guard import ProtectiveOrders
 from tradeentry.sweep import ledger_intents, sweep
 
 
@@ -51,7 +52,13 @@ def follow(m: Market, key: str, cfg: TradeEntryConfig) -> Any:
 
 
 def run_sweep(m: Market, cfg: TradeEntryConfig, venue: Any = None) -> list[Any]:
-    return sweep(venue or m.exchange(), ledger_intents(m.ledger(), m.name, lambda _: cfg), act=True)
+    return sweep(
+        venue or m.exchange(),
+        ledger_intents(m.ledger(), m.name, lambda _: cfg),
+        act=True,
+        orders=ProtectiveOrders(m.engine, m.name),
+        now_ms=m.clock,
+    ).positions
 
 
 def triggers(m: Market) -> list[tuple[TriggerKind, Decimal, Decimal | None]]:
