@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from infra import clock
-from mtf.universe import tradable_universe
+from mtf.tradable import tradable_universe
 
 if TYPE_CHECKING:
     from mtf.services import Services

@@ -1,6 +1,6 @@
 """Which symbols a cycle validates: requested ones or the tradable universe, minus exclusions.
 
-The universe is every contract passing the selection filters (`providers.universe`).
+The universe is every contract passing the selection filters (`mtf.tradable`).
 Exclusions: symbols switched off (unless `force_run`) and symbols with an open position or open
 order on the exchange (unless `skip_open_state_filter`). With `sync_tables` the positions and
 open orders read are stored (`mtf.account`). When the exchange cannot be read the cycle does not
@@ -9,7 +9,6 @@ assume "no positions": it records the error and blocks new orders.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -17,11 +16,11 @@ from sqlalchemy import select
 from infra import clock
 from infra.db import engine_session
 from infra.models import SwitchRow
-from infra.settings import Settings
 from mtf.account import read_account, store_account
 from mtf.context import RunContext
+from mtf.contracts import ensure_contracts
+from mtf.tradable import tradable_universe
 from providers.port import ExchangeError
-from providers.universe import UniverseFilter, select_universe
 
 if TYPE_CHECKING:
     from mtf.services import Services
@@ -41,32 +40,6 @@ def switched_off(svc: Services, symbols: list[str]) -> dict[str, str]:
     return out
 
 
-def universe_filter(settings: Settings) -> UniverseFilter:
-    return UniverseFilter(
-        quote=settings.universe_quote,
-        min_turnover=Decimal(str(settings.universe_min_turnover)),
-        top_n=settings.universe_top_n,
-        min_age_hours=settings.universe_min_age_hours,
-        expiry_margin_hours=settings.universe_expiry_margin_hours,
-    )
-
-
-def tradable_universe(svc: Services, now_ms: int) -> tuple[list[str], dict[str, str]]:
-    """Tradable symbols and why the others are left out. Market-statistics filters (turnover,
-    listing age, top-N) apply to contracts synced from an exchange, which carry them; synthetic
-    and imported contracts are only checked for quote currency and status."""
-    rules = universe_filter(svc.settings)
-    sources = {s: src for src, symbols in svc.contracts.by_source().items() for s in symbols}
-    specs = svc.contracts.all()
-    synced = [s for s in specs if sources.get(s.symbol) not in ("synthetic", "import")]
-    local = [s for s in specs if sources.get(s.symbol) in ("synthetic", "import")]
-    chosen, excluded = select_universe(synced, rules, now_ms)
-    basic = UniverseFilter(quote=rules.quote, expiry_margin_hours=rules.expiry_margin_hours)
-    local_chosen, local_excluded = select_universe(local, basic, now_ms)
-    reasons = {e.symbol: e.reason for e in [*excluded, *local_excluded]}
-    return [*chosen, *sorted(local_chosen)], reasons
-
-
 def resolve(ctx: RunContext, svc: Services) -> dict[str, Any]:
     errors: list[dict[str, Any]] = []
     excluded: dict[str, str] = {}
@@ -75,8 +48,6 @@ def resolve(ctx: RunContext, svc: Services) -> dict[str, Any]:
         svc.synthetic.ensure_universe(svc.settings.synthetic_symbols)
     else:
         # First cycle against an exchange: its contracts are needed to know the universe.
-        from mtf.contracts import ensure_contracts
-
         try:
             ensure_contracts(svc, ctx.exchange)
         except ExchangeError as exc:

@@ -10,7 +10,7 @@ from rich.table import Table
 from infra import clock
 from mtf.cli.common import console, fail, services_or_exit
 from mtf.contracts import sync_contracts
-from mtf.universe import tradable_universe
+from mtf.tradable import tradable_universe
 from providers.port import ExchangeError
 
 

@@ -93,7 +93,7 @@ def fetch(symbol: str, timeframe: str, limit: int) -> None:
 )
 def backfill(symbols: str | None, timeframes: str, bars: int | None) -> None:
     """Store the newest candles of every symbol and timeframe, filling holes."""
-    from mtf.universe import tradable_universe
+    from mtf.tradable import tradable_universe
 
     svc = services_or_exit()
     now_ms = clock.now_ms()

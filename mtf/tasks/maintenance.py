@@ -13,7 +13,7 @@ from infra.models import RunRow
 from mtf.celery_app import app
 from mtf.contracts import sync_contracts
 from mtf.services import services
-from mtf.universe import tradable_universe
+from mtf.tradable import tradable_universe
 from providers.port import ExchangeError, TransientError
 from providers.timeframes import Timeframe
 
