@@ -57,10 +57,11 @@ broker_transport_options = {"visibility_timeout": 300}
 worker_max_memory_per_child = 600_000
 broker_connection_retry_on_startup = True
 
-# Visibility in Flower: Flower switches task events on in the workers it watches (and keeps
-# them on while it runs); without a Flower they cost every task a few messages for no reader.
-worker_send_task_events = False
-task_send_sent_event = False
+# Visibility in Flower: task events from the worker's start, so a Flower started (or restarted)
+# later still sees every task the workers run from then on, sent ones included, without waiting
+# for Flower to switch events on.
+worker_send_task_events = True
+task_send_sent_event = True
 task_track_started = True
 
 # Beat: RedBeat keeps schedules in Redis (editable at run time, one leader among beats).

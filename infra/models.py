@@ -447,3 +447,18 @@ class PositionGuardRow(Base):
     stop_price: Mapped[Decimal | None]
     detail: Mapped[str | None] = mapped_column(Text)
     checked_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class AccountSnapshotRow(Base):
+    """The account as last read by the TP/SL sweep or `mtf account`: what the equity and
+    daily P&L metrics report, without asking the exchange at scrape time."""
+
+    __tablename__ = "account_snapshots"
+
+    exchange: Mapped[str] = mapped_column(String(20), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(10))
+    equity: Mapped[Decimal]
+    wallet: Mapped[Decimal]  # equity without unrealized PnL
+    available: Mapped[Decimal]
+    unrealized_pnl: Mapped[Decimal]
+    checked_ms: Mapped[int] = mapped_column(BigInteger)

@@ -160,6 +160,18 @@ class Settings(BaseSettings):
         "before failing as retryable.",
     )
 
+    # --- metrics (mtf metrics serve) -------------------------------------------------------
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address `mtf metrics serve` listens on (0.0.0.0: every one)."
+    )
+    metrics_port: int = Field(9464, ge=1, le=65535, description="Port of `mtf metrics serve`.")
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="Bearer token the metrics endpoint requires, when set."
+    )
+    metrics_basic_auth: SecretStr = Field(
+        SecretStr(""), description="user:password the metrics endpoint requires, when set."
+    )
+
     # --- logging --------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(False, description="Emit logs as JSON lines.")
@@ -188,7 +200,13 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for log redaction."""
-        secrets = (self.bitmart_api_key, self.bitmart_secret_key, self.bitmart_api_memo)
+        secrets = (
+            self.bitmart_api_key,
+            self.bitmart_secret_key,
+            self.bitmart_api_memo,
+            self.metrics_token,
+            self.metrics_basic_auth,
+        )
         return [s.get_secret_value() for s in secrets if s.get_secret_value()]
 
     def public_view(self) -> dict[str, object]:

@@ -17,6 +17,7 @@ from infra import logging as mtf_logging
 from infra.cluster import ClusterError, JoinReport, join_cluster
 from infra.db import dispose_engines, ensure_schema, get_engine
 from infra.settings import get_settings
+from mtf.observability import worker as _metrics_bookkeeping  # noqa: F401  (signals)
 from mtf.result_backend import backend_class
 
 log = logging.getLogger("mtf.cluster")

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from infra import clock
+from infra import telemetry
 from infra.db import engine_session
 from infra.models import RunResultRow, RunRow, table_of
 from mtf.context import RunContext
@@ -82,6 +83,7 @@ class RunStore:
                     finished_at=now,
                 )
             )
+        telemetry.run_recorded(profile, status)
 
     def finish(self, ctx: RunContext, response: dict[str, Any]) -> None:
         """Record the run's outcome (its per-symbol results are saved by `save_results`)."""
@@ -96,6 +98,7 @@ class RunStore:
                 started_at=from_ms(ctx.started_ms),
                 request={},
             )
+            first = row.status in (None, "running")
             row.status = "completed" if response["status"] != "failed" else "failed"
             row.finished_at = _now()
             row.symbols_total = run["symbols_processed"]
@@ -103,6 +106,9 @@ class RunStore:
             row.skipped, row.errors = run["skipped"], run["errors"]
             row.response = jsonable(response)
             s.add(row)
+            request = dict(row.request or {})
+        if first:  # a redelivered reducer rewrites the row but is not another run
+            telemetry.run_finished(ctx, row.status, response, request)
 
     def save_results(self, run_id: str, results: list[dict[str, Any]]) -> None:
         """Upsert per-symbol results (a redelivered batch rewrites the same rows)."""
@@ -156,6 +162,7 @@ class RunStore:
                 row.status = "failed"
                 row.detail = detail[:4000]
                 row.finished_at = _now()
+                telemetry.run_recorded(row.profile, "failed")
 
     def get(self, run_id: str) -> RunRow | None:
         with engine_session(self.engine) as s:

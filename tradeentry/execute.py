@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from infra import telemetry
 from infra.logging import bind
 from providers.port import (
     DuplicateOrderError,
@@ -162,6 +163,7 @@ def place_decision(
         if breach is not None:
             detail = f"risk limit {breach.limit}: {breach.detail}"
             log.warning("decision %s blocked: %s", decision.decision_key, detail)
+            telemetry.risk_block(breach.limit)
             return _final(ledger, decision, cid, "blocked", plan, detail, limit=breach.limit)
         if decision.dry_run:
             log.info(

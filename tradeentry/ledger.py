@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from infra import clock
+from infra import telemetry
 from infra.db import engine_session
 from infra.models import OrderRow, table_of
 
@@ -181,8 +182,12 @@ class OrderLedger:
 
     def update(self, decision_key: str, **values: Any) -> None:
         values["updated_at"] = clock.now()
+        key = _T.c.decision_key == decision_key
         with self.engine.begin() as conn:
-            conn.execute(update(_T).where(_T.c.decision_key == decision_key).values(**values))
+            before = conn.execute(select(_T.c.exchange, _T.c.status).where(key)).first()
+            conn.execute(update(_T).where(key).values(**values))
+        if before is not None and values.get("status", before.status) != before.status:
+            telemetry.order_status(before.exchange, values["status"])
 
     def get(self, decision_key: str) -> OrderRow | None:
         with engine_session(self.engine) as s:

@@ -89,7 +89,9 @@ def check_limits(state: RiskState, limits: RiskLimits) -> Breach | None:
     return None
 
 
-def _baseline(engine: Engine, exchange: str, day: str, balance: Balance) -> tuple[Decimal, Decimal]:
+def day_baseline(
+    engine: Engine, exchange: str, day: str, balance: Balance
+) -> tuple[Decimal, Decimal]:
     """The day's baseline (recorded at the first look of the day, then kept)."""
     wallet = balance.equity - balance.unrealized_pnl
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
@@ -118,7 +120,7 @@ def read_risk_state(
     positions = frozenset(p.symbol for p in exchange.positions())
     balance = exchange.balance()
     day = now.strftime("%Y-%m-%d")
-    base_equity, base_wallet = _baseline(engine, exchange.name, day, balance)
+    base_equity, base_wallet = day_baseline(engine, exchange.name, day, balance)
     with engine_session(engine) as s:
         pending = frozenset(
             s.scalars(

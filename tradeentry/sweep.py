@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from infra import telemetry
 from providers.port import (
     DuplicateOrderError,
     Exchange,
@@ -340,6 +341,7 @@ class _Placement:
         if found is None:
             return None
         self.orders.placed(self.claim, found.order_id)
+        telemetry.protective_order(self.orders.exchange, self.action.role, self.claim.generation)
         return found.order_id
 
     def _send(self) -> Order | TriggerOrder | None:

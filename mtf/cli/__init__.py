@@ -16,6 +16,7 @@ from mtf.cli import (
     db_cmd,
     diagnose_cmd,
     klines_cmd,
+    metrics_cmd,
     plan_cmd,
     profiles_cmd,
     run_cmd,
@@ -54,6 +55,7 @@ main.add_command(contracts_cmd.contracts)
 main.add_command(diagnose_cmd.replay_cmd)
 main.add_command(plan_cmd.plan)
 main.add_command(cluster_cmd.cluster)
+main.add_command(metrics_cmd.metrics)
 
 for _ep in entry_points(group="mtf.cli"):
     try:

@@ -7,15 +7,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from infra import clock
+from infra import clock, telemetry
 from mtf.celery_app import app
 from mtf.services import Services, services
 from providers.port import Exchange, ExchangeError, RateLimitError, TransientError
 from providers.timeframes import Timeframe
 from tradeentry.config import TradeEntryConfig, TradeEntryConfigError, load_trade_entry
+from tradeentry.equity import record_snapshot
 from tradeentry.execute import price_type_of
 from tradeentry.follow import follow_entry
-from tradeentry.guard import UNKNOWN, UNPROTECTED, PositionGuards, ProtectiveOrders
+from tradeentry.guard import PROTECTED, UNKNOWN, UNPROTECTED, PositionGuards, ProtectiveOrders
 from tradeentry.ledger import InvalidDecision
 from tradeentry.sweep import ledger_intents, sweep
 
@@ -88,6 +89,9 @@ def recalc_tpsl(
         )
     unprotected = [r.symbol for r in outcome.of(UNPROTECTED)]
     unknown = [r.symbol for r in outcome.of(UNKNOWN)]
+    verdict = UNPROTECTED if unprotected else UNKNOWN if unknown or outcome.error else PROTECTED
+    telemetry.sweep_done(name, verdict)
+    _snapshot(svc, venue, name, checked_ms)
     result = {
         "run_id": run_id,
         "exchange": name,
@@ -118,6 +122,14 @@ def recalc_tpsl(
             placed,
         )
     return result
+
+
+def _snapshot(svc: Services, venue: Exchange, name: str, now_ms: int) -> None:
+    """The account's equity for the metrics, read once per sweep."""
+    try:
+        record_snapshot(svc.engine, name, venue.balance(), now_ms)
+    except ExchangeError as exc:
+        log.warning("account of %s not read: %s", name, exc)
 
 
 def _follow_resting(

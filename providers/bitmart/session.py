@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from infra import telemetry
 from providers.bitmart import errors
 from providers.bitmart.credentials import ENV_VARS, Credentials
 from providers.bitmart.endpoints import Auth, Endpoint
@@ -86,8 +87,11 @@ class Session:
             attempt += 1
             self.limiter.acquire(endpoint.group, self._owner)
             try:
-                return self._send(endpoint, query, text, attempt)
+                data = self._send(endpoint, query, text, attempt)
+                telemetry.exchange_request(endpoint.group)
+                return data
             except ExchangeError as exc:
+                telemetry.exchange_request(endpoint.group, exc)
                 if exc.code == TIMESTAMP_REFUSED and self.resync_clock and not resynced:
                     # Refused before anything was done: measure the exchange's clock, resend.
                     log.warning(
@@ -174,6 +178,7 @@ class Session:
         used, limit, window = (
             _number(headers.get(h)) for h in (USED_HEADER, LIMIT_HEADER, WINDOW_HEADER)
         )
+        telemetry.ratelimit_headroom(endpoint.group, used, limit)
         if window is None or window <= 0:
             return None
         if used is not None and limit is not None and used >= limit:

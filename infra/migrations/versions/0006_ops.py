@@ -1,4 +1,4 @@
-"""protective order generations and the sweep's verdict per position
+"""protective order generations, the sweep's verdict per position, account snapshots
 
 Revision ID: 0006_ops
 Revises: 0005_cluster
@@ -54,9 +54,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("position_guards", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_position_guards_status"), ["status"], unique=False)
+    op.create_table(
+        "account_snapshots",
+        sa.Column("exchange", sa.String(length=20), nullable=False),
+        sa.Column("currency", sa.String(length=10), nullable=False),
+        sa.Column("equity", infra.models.ExactDecimal(precision=38, scale=18), nullable=False),
+        sa.Column("wallet", infra.models.ExactDecimal(precision=38, scale=18), nullable=False),
+        sa.Column("available", infra.models.ExactDecimal(precision=38, scale=18), nullable=False),
+        sa.Column(
+            "unrealized_pnl", infra.models.ExactDecimal(precision=38, scale=18), nullable=False
+        ),
+        sa.Column("checked_ms", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("exchange", name=op.f("pk_account_snapshots")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("account_snapshots")
     with op.batch_alter_table("position_guards", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_position_guards_status"))
     op.drop_table("position_guards")
