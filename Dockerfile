@@ -10,5 +10,7 @@ COPY tradeentry ./tradeentry
 COPY mtf ./mtf
 COPY schedules ./schedules
 RUN pip install . && useradd --create-home --uid 10001 mtf
+# Named volumes mounted here start with this ownership: the metrics folder and Flower's state.
+RUN mkdir -p /var/lib/mtf/metrics /var/lib/flower && chown mtf /var/lib/mtf/metrics /var/lib/flower
 USER mtf
 CMD ["mtf", "--help"]

@@ -15,6 +15,7 @@ from mtf.cli import (
     contracts_cmd,
     db_cmd,
     diagnose_cmd,
+    flower_cmd,
     klines_cmd,
     metrics_cmd,
     plan_cmd,
@@ -56,6 +57,7 @@ main.add_command(diagnose_cmd.replay_cmd)
 main.add_command(plan_cmd.plan)
 main.add_command(cluster_cmd.cluster)
 main.add_command(metrics_cmd.metrics)
+main.add_command(flower_cmd.flower)
 
 for _ep in entry_points(group="mtf.cli"):
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from prometheus_client import generate_latest
 
@@ -49,6 +51,23 @@ def serve_cmd(host: str | None, port: int | None) -> None:
         pass
     finally:
         server.server_close()
+
+
+@metrics.command("clear")
+def clear_cmd() -> None:
+    """Empty the multiprocess folder (PROMETHEUS_MULTIPROC_DIR) before the workers start.
+
+    Counters then start from zero, which Prometheus reads as a restart. Never while workers
+    run: their counts would be lost."""
+    folder = telemetry.multiprocess_dir()
+    if folder is None:
+        click.echo("PROMETHEUS_MULTIPROC_DIR is not set: nothing to clear")
+        return
+    removed = 0
+    for path in Path(folder).glob("*.db"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    click.echo(f"{folder}: {removed} file(s) removed")
 
 
 @metrics.command("show")
