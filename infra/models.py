@@ -250,6 +250,8 @@ class OrderRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The one watcher chain following the resting entry; an older chain stops at its next look.
+    watch_token: Mapped[str | None] = mapped_column(String(32))
 
 
 # --- paper exchange state (providers.paper) ---------------------------------------------------

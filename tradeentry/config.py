@@ -242,7 +242,13 @@ class FallbackEndOfZoneConfig(_Section):
 
 
 class WatcherConfig(_Section):
+    """How often a resting entry is looked at: every `poll_seconds` at first, then each wait
+    `backoff` times longer, up to `max_poll_seconds` (the end-of-zone window is still polled
+    every `poll_seconds`)."""
+
     poll_seconds: int = Field(5, ge=1)
+    backoff: float = Field(1.5, ge=1, le=4)
+    max_poll_seconds: int = Field(30, ge=1)
 
 
 class ProtectionConfig(_Section):

@@ -22,7 +22,7 @@ from tradeentry.execute import price_type_of
 from tradeentry.ids import client_order_id
 from tradeentry.ledger import OrderLedger
 from tradeentry.model import EntryZone
-from tradeentry.watcher import FallbackRule, WatchAction, WatchDecision, decide_watch
+from tradeentry.watcher import FallbackRule, Polling, WatchAction, WatchDecision, decide_watch
 
 log = logging.getLogger("mtf.orders")
 
@@ -70,9 +70,14 @@ def taker_client_id(decision_key: str) -> str:
 
 
 def follow_entry(
-    row: OrderRow, exchange: Exchange, ledger: OrderLedger, config: TradeEntryConfig, now_ms: int
+    row: OrderRow,
+    exchange: Exchange,
+    ledger: OrderLedger,
+    config: TradeEntryConfig,
+    now_ms: int,
+    look: int = 0,
 ) -> FollowResult:
-    """One look at the entry of `row` (a ledger row in a FOLLOWED status)."""
+    """The `look`-th look at the entry of `row` (a ledger row in a FOLLOWED status)."""
     if row.status not in FOLLOWED:
         return FollowResult(row.status, f"entry is {row.status}; nothing to follow")
     plan = row.plan
@@ -90,7 +95,9 @@ def follow_entry(
     book = None
     if rule.enabled and (zone.expires_ms - now_ms) / 1000 <= rule.seconds_before_expiry:
         book = exchange.top_of_book(row.symbol)
-    decision = decide_watch(order, zone, book, now_ms, rule, config.watcher.poll_seconds)
+    w = config.watcher
+    polling = Polling(w.poll_seconds, w.backoff, w.max_poll_seconds)
+    decision = decide_watch(order, zone, book, now_ms, rule, polling, look)
     log.info(
         "entry %s (%s): %s, %s",
         row.decision_key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -188,6 +189,19 @@ class OrderLedger:
             conn.execute(update(_T).where(key).values(**values))
         if before is not None and values.get("status", before.status) != before.status:
             telemetry.order_status(before.exchange, values["status"])
+
+    def new_watcher(self, decision_key: str) -> str:
+        """A token for a new watcher chain of the entry; the previous chain, if any, stops at
+        its next look (`is_watcher` false), so an entry has one watcher however often its
+        placement was delivered."""
+        token = uuid.uuid4().hex
+        self.update(decision_key, watch_token=token)
+        return token
+
+    def is_watcher(self, row: OrderRow, token: str | None) -> bool:
+        """Whether the chain holding `token` is the entry's watcher (no token: a chain started
+        before tokens existed, which keeps going)."""
+        return token is None or row.watch_token in (None, token)
 
     def get(self, decision_key: str) -> OrderRow | None:
         with engine_session(self.engine) as s:

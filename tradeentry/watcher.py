@@ -39,15 +39,33 @@ class WatchDecision:
     wait_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class Polling:
+    """Waits between looks: `first`, then `backoff` times longer each look, up to `longest`."""
+
+    first: float
+    backoff: float = 1.0
+    longest: float | None = None
+
+    def wait(self, look: int) -> float:
+        """The wait after the `look`-th look (0 for the first)."""
+        wait = self.first * self.backoff ** max(0, look)
+        return min(wait, max(self.first, self.longest or wait))
+
+
 def decide_watch(
     order: Order,
     zone: EntryZone,
     book: TopOfBook | None,
     now_ms: int,
     fallback: FallbackRule,
-    poll_seconds: float,
+    poll_seconds: float | Polling,
+    look: int = 0,
 ) -> WatchDecision:
-    """What to do with a resting entry order now."""
+    """What to do with a resting entry order now, at its `look`-th look (waits grow with it,
+    except inside the end-of-zone window)."""
+    polling = poll_seconds if isinstance(poll_seconds, Polling) else Polling(poll_seconds)
+    poll_seconds = polling.first
     if order.status is OrderStatus.FILLED:
         return WatchDecision(
             WatchAction.PROTECT, f"filled {order.filled_size} at {order.avg_fill_price}"
@@ -78,7 +96,7 @@ def decide_watch(
     return WatchDecision(
         WatchAction.WAIT,
         f"resting, {remaining_s:.0f}s left",
-        max(0.5, min(poll_seconds, until_window)),
+        max(0.5, min(polling.wait(look), until_window)),
     )
 
 

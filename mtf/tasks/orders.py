@@ -96,27 +96,38 @@ def place_order(self: Task, decision: Any = None, **unknown: Any) -> dict[str, A
         now_ms=now_ms,
     )
     if out["status"] in FOLLOWED:
-        # Also on a duplicate delivery: the first one may have died before scheduling it.
-        _watch_later(self, d.decision_key, offset, 0.0 if not out.get("duplicate") else 1.0)
+        # Also on a duplicate delivery: the first one may have died before scheduling it (a
+        # new watcher token stops the first chain, if it lives, at its next look).
+        token = svc.ledger.new_watcher(d.decision_key)
+        _watch_later(self, d.decision_key, offset, 0.0 if not out.get("duplicate") else 1.0, token)
     return out
 
 
 @app.task(name="mtf.watch_order", bind=True, acks_late=True, ignore_result=True, **RETRY)
-def watch_order(self: Task, decision_key: str, clock_offset_ms: int = 0) -> dict[str, Any]:
-    """One look at a resting entry; schedules the next look, or the TP/SL sweep on a fill."""
+def watch_order(
+    self: Task,
+    decision_key: str,
+    clock_offset_ms: int = 0,
+    token: str | None = None,
+    look: int = 0,
+) -> dict[str, Any]:
+    """One look at a resting entry; schedules the next look (later each time), or the TP/SL
+    sweep on a fill. A chain whose `token` is no longer the entry's watcher stops."""
     svc = services()
     row = svc.ledger.get(decision_key)
     if row is None:
         raise ValueError(f"no order ledger row for decision key {decision_key!r}")
     if row.status not in FOLLOWED:
         return {"decision_key": decision_key, "status": row.status, "detail": "not followed"}
+    if not svc.ledger.is_watcher(row, token):
+        return {"decision_key": decision_key, "status": row.status, "detail": "superseded"}
     config = load_trade_entry(row.profile)
     exchange = market_exchange(svc, row.exchange, clock_offset_ms)
     now_ms = wall_ms() + (clock_offset_ms if row.exchange == "paper" else 0)
     if row.exchange == "paper":
         # The paper exchange fills from stored candles: bring them up to its clock.
         svc.market.closed_candles(row.symbol, Timeframe.M1, now_ms, 5)
-    result = follow_entry(row, exchange, svc.ledger, config, now_ms)
+    result = follow_entry(row, exchange, svc.ledger, config, now_ms, look)
     if result.protect:
         recalc_tpsl.apply_async(
             kwargs={
@@ -127,17 +138,29 @@ def watch_order(self: Task, decision_key: str, clock_offset_ms: int = 0) -> dict
             queue="tpsl",
         )
     elif result.next_in_s is not None:
-        _watch_later(self, decision_key, clock_offset_ms, result.next_in_s)
+        _watch_later(self, decision_key, clock_offset_ms, result.next_in_s, token, look + 1)
     return {"decision_key": decision_key, **result.to_dict()}
 
 
-def _watch_later(task: Task, decision_key: str, offset_ms: int, seconds: float) -> None:
+def _watch_later(
+    task: Task,
+    decision_key: str,
+    offset_ms: int,
+    seconds: float,
+    token: str | None,
+    look: int = 0,
+) -> None:
     if task.request.is_eager:
         # In-process mode has no timer to wait on: the sweep finishes what is left.
         log.info("entry %s is followed by the TP/SL sweep in the embedded mode", decision_key)
         return
     watch_order.apply_async(
-        kwargs={"decision_key": decision_key, "clock_offset_ms": offset_ms},
+        kwargs={
+            "decision_key": decision_key,
+            "clock_offset_ms": offset_ms,
+            "token": token,
+            "look": look,
+        },
         countdown=seconds,
         queue="orders",
     )

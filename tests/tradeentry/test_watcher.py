@@ -18,7 +18,7 @@ from providers.types import (
     TopOfBook,
 )
 from tradeentry.model import EntryZone
-from tradeentry.watcher import FallbackRule, WatchAction, decide_watch
+from tradeentry.watcher import FallbackRule, Polling, WatchAction, decide_watch
 
 D = Decimal
 NOW = 1_700_000_000_000
@@ -119,3 +119,37 @@ def test_no_fallback_when_the_price_slipped_too_far_from_the_zone_middle() -> No
     strict = replace(RULE, max_slippage_bps=30)
     out = decide_watch(OPEN, ZONE, book("100.90", "100.91"), ZONE.expires_ms - 10_000, strict, 5)
     assert out.action is WatchAction.WAIT and "bps from the zone" in out.detail
+
+
+def looks_until_done(polling: Polling | float, rule: FallbackRule) -> list[tuple[int, str]]:
+    """Follow a resting order that never fills: (seconds after start, action) of every look."""
+    now, look, seen = NOW, 0, []
+    book = TopOfBook("TESTUSDT", D("99.99"), D("100.01"), D(5), D(5), D(100), NOW)
+    while True:
+        d = decide_watch(order(OrderStatus.OPEN), ZONE, book, now, rule, polling, look)
+        seen.append(((now - NOW) // 1000, d.action.value))
+        if d.action is not WatchAction.WAIT:
+            return seen
+        now += int(d.wait_s * 1000)
+        look += 1
+
+
+def test_waits_grow_so_a_resting_entry_is_looked_at_a_few_times_not_every_poll() -> None:
+    flat = looks_until_done(5, OFF)
+    backed_off = looks_until_done(Polling(5, 1.5, 30), OFF)
+    assert len(flat) == 25  # every 5 s over 120 s, then the cancel
+    assert len(backed_off) <= 10
+    assert backed_off[-1] == (120, "cancel"), "the zone's end is still met on time"
+
+
+def test_the_fallback_window_is_still_polled_at_the_short_interval() -> None:
+    seen = looks_until_done(Polling(5, 2, 60), RULE)
+    # Waits of 5, 10, 20, 40 s, then the window opens 20 s before the end: a look lands on it.
+    waits = [(0, "wait"), (5, "wait"), (15, "wait"), (35, "wait"), (75, "wait")]
+    assert seen == [*waits, (100, "fallback")]
+
+
+def test_polling_waits() -> None:
+    p = Polling(5, 1.5, 30)
+    assert [p.wait(n) for n in range(6)] == [5, 7.5, 11.25, 16.875, 25.3125, 30]
+    assert Polling(5).wait(10) == 5

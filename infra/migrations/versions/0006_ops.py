@@ -1,4 +1,5 @@
-"""protective order generations, the sweep's verdict per position, account snapshots
+"""protective order generations, the sweep's verdict per position, account snapshots, the
+resting entry's watcher
 
 Revision ID: 0006_ops
 Revises: 0005_cluster
@@ -54,6 +55,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("position_guards", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_position_guards_status"), ["status"], unique=False)
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("watch_token", sa.String(length=32), nullable=True))
     op.create_table(
         "account_snapshots",
         sa.Column("exchange", sa.String(length=20), nullable=False),
@@ -71,6 +74,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("account_snapshots")
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_column("watch_token")
     with op.batch_alter_table("position_guards", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_position_guards_status"))
     op.drop_table("position_guards")
