@@ -23,6 +23,7 @@ from providers.timeframes import Timeframe
 from providers.types import (
     Balance,
     ContractSpec,
+    Fill,
     OpenType,
     Order,
     OrderRequest,
@@ -110,6 +111,10 @@ class Exchange(Protocol):
     def open_orders(self, symbol: str | None = None) -> list[Order]: ...
 
     def trigger_orders(self, symbol: str | None = None) -> list[TriggerOrder]: ...
+
+    def fills(self, symbol: str | None = None, *, since_ms: int | None = None) -> list[Fill]:
+        """Own fills from `since_ms` (default: the last 7 days) until now, oldest first."""
+        ...
 
     def order(
         self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None

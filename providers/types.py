@@ -260,3 +260,17 @@ class OrderRequest:
             raise ValueError(
                 f"client_order_id must be 1-32 letters or digits, got {self.client_order_id!r}"
             )
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One own execution: (part of) an order filled at `price`."""
+
+    order_id: str
+    symbol: str
+    side: OrderSide
+    price: Decimal
+    size: Decimal  # contracts
+    fee: Decimal
+    time_ms: int
+    realized_pnl: Decimal | None = None  # as the exchange reports it, when it does

@@ -11,6 +11,7 @@ import click
 from infra import logging as mtf_logging
 from infra.settings import SettingsError, load_settings
 from mtf.cli import (
+    account_cmd,
     cluster_cmd,
     contracts_cmd,
     db_cmd,
@@ -57,6 +58,7 @@ main.add_command(diagnose_cmd.replay_cmd)
 main.add_command(plan_cmd.plan)
 main.add_command(cluster_cmd.cluster)
 main.add_command(metrics_cmd.metrics)
+main.add_command(account_cmd.account)
 main.add_command(flower_cmd.flower)
 
 for _ep in entry_points(group="mtf.cli"):

@@ -44,6 +44,7 @@ from providers.timeframes import Timeframe
 from providers.types import (
     Balance,
     ContractSpec,
+    Fill,
     OpenType,
     Order,
     OrderRequest,
@@ -62,6 +63,8 @@ Clock = Callable[[], int]
 _RULE_CODES = frozenset({40029, 40030, 40040, 40043, 40044})
 _FINISHED_CODES = frozenset({40035, 40036, 40037})
 UNKNOWN_SYMBOL = 40034
+#: Rows of one page of the trades endpoint.
+TRADES_PAGE = 200
 
 
 def wall_clock_ms() -> int:
@@ -203,6 +206,26 @@ class BitmartExchange:
             return _nothing_if_unknown_symbol(exc)
         mapped = (mapping.trigger_order(row) for row in rows)
         return [t for t in mapped if t.status.is_open]
+
+    def fills(self, symbol: str | None = None, *, since_ms: int | None = None) -> list[Fill]:
+        """Own fills from the trades endpoint (at most 200 rows a page: older pages are asked
+        for until the range is covered)."""
+        now_s = self.clock() // 1000
+        start_s = now_s - 7 * 86_400 if since_ms is None else since_ms // 1000
+        found: dict[tuple[str, int, str], Fill] = {}
+        end_s = now_s
+        while end_s >= start_s:
+            rows = self.client.trades(symbol, start_s=start_s, end_s=end_s)
+            for row in rows:
+                f = mapping.fill(row)
+                found[(f.order_id, f.time_ms, str(row.trade_id))] = f
+            if len(rows) < TRADES_PAGE:
+                break
+            oldest = min(r.create_time for r in rows) // 1000
+            end_s = oldest if oldest < end_s else end_s - 1
+        since = start_s * 1000 if since_ms is None else since_ms
+        kept = (f for f in found.values() if f.time_ms >= since)  # the query is in seconds
+        return sorted(kept, key=lambda f: (f.time_ms, f.order_id))
 
     def order(
         self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None

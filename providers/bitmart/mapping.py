@@ -19,6 +19,7 @@ from providers.bitmart.models import (
     OrderDetail,
     PlanOrder,
     PositionV2,
+    Trade,
 )
 from providers.candles import Candles
 from providers.port import NotFoundError, TransientError
@@ -26,6 +27,7 @@ from providers.timeframes import Timeframe
 from providers.types import (
     Balance,
     ContractSpec,
+    Fill,
     OpenType,
     Order,
     OrderMode,
@@ -247,3 +249,18 @@ def candles(symbol: str, timeframe: Timeframe, rows: Iterable[Kline]) -> Candles
 
 def _open_type(text: str | None) -> OpenType | None:
     return OpenType(text) if text in ("cross", "isolated") else None
+
+
+def fill(row: Trade) -> Fill:
+    """A trades row: side codes as for orders; `paid_fees` is the fee, `realised_profit` the
+    exchange's own realized P&L of a closing fill."""
+    return Fill(
+        order_id=str(row.order_id),
+        symbol=row.symbol,
+        side=OrderSide(row.side),
+        price=row.price,
+        size=row.vol,
+        fee=abs(row.paid_fees or Decimal(0)),  # its sign is not documented: a fee is a cost
+        time_ms=row.create_time,
+        realized_pnl=row.realised_profit,
+    )

@@ -32,6 +32,7 @@ from providers.timeframes import Timeframe
 from providers.types import (
     Balance,
     ContractSpec,
+    Fill,
     OpenType,
     Order,
     OrderRequest,
@@ -45,6 +46,8 @@ from providers.types import (
 )
 
 Clock = Callable[[], int]
+#: How far back `fills()` looks by default, as Bitmart's trades endpoint does.
+FILLS_DEFAULT_MS = 7 * 86_400_000
 
 
 def wall_clock() -> int:
@@ -154,6 +157,12 @@ class PaperExchange:
     def trigger_orders(self, symbol: str | None = None) -> list[TriggerOrder]:
         with self._state(self.clock()) as store:
             return store.triggers(symbol)
+
+    def fills(self, symbol: str | None = None, *, since_ms: int | None = None) -> list[Fill]:
+        now = self.clock()
+        since = now - FILLS_DEFAULT_MS if since_ms is None else since_ms
+        with self._state(now) as store:
+            return store.fills(symbol, since)
 
     def order(
         self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None

@@ -28,8 +28,10 @@ from providers.paper.ledger import ZERO, Holding
 from providers.port import InvalidOrderError, NotFoundError
 from providers.types import (
     ContractSpec,
+    Fill,
     OpenType,
     Order,
+    OrderSide,
     PositionSide,
     TriggerOrder,
 )
@@ -193,6 +195,30 @@ class PaperStore:
             (convert.trigger(r) for r in found),
             key=lambda t: (t.symbol, t.created_ms, len(t.order_id), t.order_id),
         )
+
+    def fills(self, symbol: str | None, since_ms: int) -> list[Fill]:
+        """Filled normal orders (each fills at once here) from `since_ms`, oldest first."""
+        stmt = select(PaperOrderRow).where(
+            PaperOrderRow.account == self.account,
+            PaperOrderRow.kind == convert.NORMAL,
+            PaperOrderRow.filled_size > 0,
+            PaperOrderRow.updated_ms >= since_ms,
+        )
+        if symbol is not None:
+            stmt = stmt.where(PaperOrderRow.symbol == symbol)
+        rows = sorted(self.session.scalars(stmt), key=lambda r: (r.updated_ms, int(r.order_id)))
+        return [
+            Fill(
+                r.order_id,
+                r.symbol,
+                OrderSide(r.side),
+                r.avg_fill_price or ZERO,
+                r.filled_size,
+                r.fee,
+                r.updated_ms,
+            )
+            for r in rows
+        ]
 
     def order(
         self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None

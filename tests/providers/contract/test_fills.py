@@ -121,3 +121,22 @@ def test_nothing_fills_before_the_price_gets_there(
     [position] = exchange.positions(btc)
     assert position.size == 10
     assert len(exchange.trigger_orders(btc)) == 2
+
+
+def test_fills_list_the_entry_and_the_stop_that_closed_it(
+    market: Market, exchange: Exchange, btc: str
+) -> None:
+    since = market.now()
+    entry = exchange.submit_order(at_market(BUY, 10, take_profit="40500.0", stop_loss="39500.0"))
+    market.advance(60_000)
+    market.play(btc, (40_000.0, 40_100.0, 39_400.0, 39_450.0))
+    assert exchange.positions(btc) == []
+
+    opened, closed = exchange.fills(btc, since_ms=since)
+    assert opened.order_id == entry.order_id and opened.side is BUY
+    assert (opened.price, opened.size, opened.fee) == (Decimal("40000"), 10, entry.fee)
+    assert closed.side is OrderSide.SELL_CLOSE_LONG and closed.size == 10
+    assert closed.price == Decimal("39500") and closed.fee == fee(market, 10, "39500")
+    assert opened.time_ms <= closed.time_ms
+    assert exchange.fills(btc, since_ms=closed.time_ms + 1) == []
+    assert [f.order_id for f in exchange.fills()] == [opened.order_id, closed.order_id]
