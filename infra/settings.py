@@ -6,6 +6,7 @@ effective values with secrets masked.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +22,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ExchangeName = Literal["paper", "bitmart"]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 class Settings(BaseSettings):
@@ -194,6 +197,28 @@ class Settings(BaseSettings):
                     self.__dict__[name] = derived  # still "not set": checks say it was derived
         return self
 
+    @field_validator("schedule_profiles")
+    @classmethod
+    def _profile_names(cls, names: list[str]) -> list[str]:
+        bad = [n for n in names if not PROFILE_NAME.fullmatch(n)]
+        if bad:
+            raise ValueError(
+                f"{', '.join(map(repr, bad))}: a profile name is letters, digits, _ . - "
+                "(comma separated)"
+            )
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} listed twice")
+        return names
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        level = str(value).strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r}; allowed: {', '.join(LOG_LEVELS)}")
+        return level
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -271,7 +296,8 @@ def load_settings() -> Settings:
             info = Settings.model_fields.get(field)
             secret = info is not None and info.annotation is SecretStr
             shown = "***" if secret else repr(err.get("input"))
-            lines.append(f"{env_name(field)}={shown}: {err['msg']}")
+            message = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{env_name(field)}={shown}: {message}")
         raise SettingsError("invalid environment:\n  " + "\n  ".join(lines)) from None
 
 

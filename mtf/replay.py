@@ -9,7 +9,7 @@ that check profiles against real candles.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from mtf.decision import Status, SymbolDecision, decide
@@ -88,8 +88,10 @@ def replay(
     start_ms: int | None = None,
     end_ms: int | None = None,
     step: Timeframe = Timeframe.M1,
+    on_decision: Callable[[], None] | None = None,
 ) -> ReplayReport:
-    """Decide `symbol` at every `step` close in the range (default: all the history allows)."""
+    """Decide `symbol` at every `step` close in the range (default: all the history allows);
+    `on_decision` is told of each decision (progress)."""
     frames = {tf: Frame(block) for tf, block in candles.items()}
     lo, hi = covered_range(profile, candles)
     start = max(lo, start_ms) if start_ms is not None else lo
@@ -98,4 +100,6 @@ def replay(
     for as_of in moments(start, end, step.ms):
         metrics = metric_source(frames, as_of)
         report.add(decide(profile, symbol, frames, as_of, metrics=metrics), as_of)
+        if on_decision is not None:
+            on_decision()
     return report

@@ -43,7 +43,12 @@ def compact_summary(response: dict[str, Any]) -> str:
     reasons = reason_counts(response)
     if reasons:
         lines.append("not ready: " + ", ".join(f"{r} x{c}" for r, c in reasons[:4]))
-    excluded = response.get("excluded") or {}
+    excluded = dict(response.get("excluded") or {})
+    unknown = {s: why for s, why in excluded.items() if why.startswith("not a contract")}
+    if unknown:
+        names = [f"{s} {why.removeprefix('not a contract ')}" for s, why in sorted(unknown.items())]
+        lines.append("not a contract: " + _names(names))
+        excluded = {s: why for s, why in excluded.items() if s not in unknown}
     if excluded:
         lines.append(f"excluded (open position/order, switch): {_names(sorted(excluded))}")
     orders = response.get("orders") or {}

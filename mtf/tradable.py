@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -37,3 +39,24 @@ def tradable_universe(svc: Services, now_ms: int) -> tuple[list[str], dict[str, 
     local_chosen, local_excluded = select_universe(local, basic, now_ms)
     reasons = {e.symbol: e.reason for e in [*excluded, *local_excluded]}
     return [*chosen, *sorted(local_chosen)], reasons
+
+
+def not_contracts(svc: Services, symbols: Iterable[str]) -> dict[str, str]:
+    """Symbols the contract store does not hold, each with why and the closest names (nothing
+    when the store is empty: it cannot tell)."""
+    known = sorted(s for names in svc.contracts.by_source().values() for s in names)
+    if not known:
+        return {}
+    out = {}
+    for symbol in symbols:
+        if symbol in known:
+            continue
+        # Compared without the quote currency, which every name shares.
+        quote = svc.settings.universe_quote
+        bases = {k.removesuffix(quote): k for k in known}
+        near = difflib.get_close_matches(symbol.removesuffix(quote), list(bases), n=3, cutoff=0.6)
+        close = [bases[b] for b in near]
+        shown = ", ".join(known[:8]) + (f" +{len(known) - 8} more" if len(known) > 8 else "")
+        hint = f"close: {', '.join(close)}" if close else f"known contracts: {shown}"
+        out[symbol] = f"not a contract ({hint})"
+    return out

@@ -19,7 +19,7 @@ from infra.models import SwitchRow
 from mtf.account import read_account, store_account
 from mtf.context import RunContext
 from mtf.contracts import ensure_contracts
-from mtf.tradable import tradable_universe
+from mtf.tradable import not_contracts, tradable_universe
 from providers.port import ExchangeError
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ def resolve(ctx: RunContext, svc: Services) -> dict[str, Any]:
             errors.append({"symbol": None, "error": f"cannot sync contracts: {exc}"})
     if ctx.symbols:
         symbols = list(ctx.symbols)
+        excluded.update(not_contracts(svc, symbols))
     else:
         symbols, _ = tradable_universe(svc, ctx.as_of_ms)
         if not ctx.force_run:

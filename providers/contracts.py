@@ -46,6 +46,13 @@ class ContractStore:
                 raise NotFoundError(f"unknown contract {symbol!r}")
             return _to_spec(row)
 
+    def delete(self, symbol: str) -> bool:
+        with engine_session(self.engine) as session:
+            row = session.get(ContractRow, symbol)
+            if row is not None:
+                session.delete(row)
+            return row is not None
+
     def find(self, symbol: str) -> ContractSpec | None:
         try:
             return self.get(symbol)

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from infra import clock
-from infra import telemetry
+from infra import clock, telemetry
 from infra.db import engine_session
 from infra.models import OrderRow, table_of
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from providers.timeframes import iso
 from providers.types import ContractSpec, OrderMode, OrderType, PositionSide, TopOfBook
 
 
@@ -161,4 +162,6 @@ class TradePlan:
 
         out = {k: plain(v) for k, v in asdict(self).items()}
         out["take_profit"] = str(self.take_profit)
+        if self.zone is not None:
+            out["zone"]["expires"] = iso(self.zone.expires_ms)
         return out

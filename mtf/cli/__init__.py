@@ -24,9 +24,11 @@ from mtf.cli import (
     run_cmd,
     runs_cmd,
 )
+from mtf.rules.profile import available_profiles, unknown_profiles
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="mtf-scalper", prog_name="mtf", message="%(prog)s %(version)s")
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 def main(verbose: bool) -> None:
     """Multi-timeframe scalping engine for Bitmart USDT perpetual futures.
@@ -38,6 +40,16 @@ def main(verbose: bool) -> None:
         settings = load_settings()
     except SettingsError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    unknown = unknown_profiles(settings.schedule_profiles)
+    if unknown:
+        value = ",".join(settings.schedule_profiles)
+        click.secho(
+            f"error: invalid environment:\n  MTF_SCHEDULE_PROFILES={value!r}: unknown "
+            f"profile(s) {', '.join(unknown)}; available: {', '.join(available_profiles())}",
+            fg="red",
+            err=True,
+        )
         sys.exit(2)
     # The CLI prints its own results; logs only speak up for warnings unless asked (-v).
     level = "DEBUG" if verbose else "WARNING"

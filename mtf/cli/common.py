@@ -31,3 +31,24 @@ def services_or_exit() -> Services:
         url = mask_url_password(get_settings().database_url)
         cause = getattr(exc, "orig", None) or exc
         fail(f"cannot open the database {url}: {exc.__class__.__name__}: {cause}")
+
+
+def refuse_unknown_symbol(svc: Services, symbol: str, code: int = 2) -> None:
+    """Exit naming the closest contracts when `symbol` is not one."""
+    from mtf.tradable import not_contracts
+
+    why = not_contracts(svc, [symbol]).get(symbol)
+    if why:
+        fail(f"{symbol} is {why}", code=code)
+
+
+def refuse_stale(symbol: str, problems: list[str], command: str) -> None:
+    """Without --at, a decision on late candles is refused, as `mtf run` skips it
+    (stale_candles): say what is late and what to do."""
+    late = [p for p in problems if "missing after" not in p]
+    if late:
+        fail(
+            f"{symbol}: stale candles ({'; '.join(late)}), as `mtf run` reports them; "
+            f"{command} a past minute with --at TIME, or bring the candles up to date "
+            f"(`mtf klines fetch {symbol}`; imported history: `mtf market reset`)"
+        )

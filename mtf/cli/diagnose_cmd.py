@@ -11,7 +11,8 @@ import click
 from rich.table import Table
 
 from infra import clock
-from mtf.cli.common import console, fail, services_or_exit
+from mtf.cli.common import console, fail, refuse_stale, refuse_unknown_symbol, services_or_exit
+from mtf.cli.progress import progress_bar
 from mtf.decision import decide, evaluate_timeframe
 from mtf.metrics import metric_source
 from mtf.replay import ReplayReport, replay
@@ -78,7 +79,12 @@ def diagnose(
         if tf not in compiled.sides:
             allowed = ", ".join([*compiled.context, *compiled.execution])
             fail(f"{compiled.name} has no rules for {tf}; its timeframes: {allowed}")
+    if svc.settings.exchange == "paper":
+        svc.synthetic.ensure_universe(svc.settings.synthetic_symbols)  # as a run would
+    refuse_unknown_symbol(svc, symbol)
     frames, problems = load_frames(compiled, symbol, svc.market, as_of)
+    if at is None:
+        refuse_stale(symbol, problems, "diagnose")
     decision = decide(compiled, symbol, frames, as_of, metrics=metric_source(frames, as_of))
     view = View(frames, compiled.execution[0], as_of)
     per_tf = {
@@ -165,12 +171,25 @@ def replay_cmd(
     step_tf = Timeframe.parse(step)
     total = ReplayReport()
     started = time.perf_counter()
-    for symbol in [s.strip().upper() for s in symbols.split(",") if s.strip()]:
-        blocks = {}
-        for tf in compiled.timeframes:
-            history = (compiled.minimum_candles(tf) + 1) * tf.ms
-            blocks[tf] = svc.klines.load_range(symbol, tf, lo - history, hi)
-        total.merge(replay(compiled, symbol, blocks, start_ms=lo, end_ms=hi, step=step_tf))
+    chosen = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    per_symbol = len(range(-(-lo // step_tf.ms) * step_tf.ms, hi + 1, step_tf.ms))
+    with progress_bar("replay", per_symbol * len(chosen)) as step_bar:
+        for symbol in chosen:
+            blocks = {}
+            for tf in compiled.timeframes:
+                history = (compiled.minimum_candles(tf) + 1) * tf.ms
+                blocks[tf] = svc.klines.load_range(symbol, tf, lo - history, hi)
+            report = replay(
+                compiled,
+                symbol,
+                blocks,
+                start_ms=lo,
+                end_ms=hi,
+                step=step_tf,
+                on_decision=step_bar,
+            )
+            step_bar(max(0, per_symbol - report.decisions), description=f"replay {symbol}")
+            total.merge(report)
     elapsed = time.perf_counter() - started
     data = {
         "profile": compiled.name,

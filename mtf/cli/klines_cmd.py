@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.progress import Progress
 from rich.table import Table
 
 from infra import clock
 from mtf.cli.common import console, fail, services_or_exit
+from mtf.cli.progress import progress_bar
 from providers.port import ExchangeError
 from providers.timeframes import Timeframe, iso
 
@@ -31,13 +31,19 @@ def import_(paths: tuple[Path, ...], symbol: str | None, timeframe: str | None) 
     Directories are scanned for *.csv and *.zip. A file with a bad row imports nothing and the
     error names the file, line and problem; other files are still imported.
     """
-    from providers.importer import import_files
+    from providers.importer import count_files, import_files
 
     svc = services_or_exit()
     tf = Timeframe.parse(timeframe) if timeframe else None
-    report = import_files(
-        list(paths), klines=svc.klines, contracts=svc.contracts, symbol=symbol, timeframe=tf
-    )
+    with progress_bar("import", count_files(paths)) as step:
+        report = import_files(
+            list(paths),
+            klines=svc.klines,
+            contracts=svc.contracts,
+            symbol=symbol,
+            timeframe=tf,
+            on_file=lambda path: step(description=path.name),
+        )
     failed = 0
     for item in report.files:
         if item.ok and item.first_open_ms is not None and item.last_open_ms is not None:
@@ -105,11 +111,9 @@ def backfill(symbols: str | None, timeframes: str, bars: int | None) -> None:
     tfs = [Timeframe.parse(t) for t in timeframes.split(",") if t.strip()]
     count = bars or svc.settings.history_bars
     failures: list[str] = []
-    with Progress(console=console()) as progress:
-        task = progress.add_task("backfill", total=len(chosen) * len(tfs))
+    with progress_bar("backfill", len(chosen) * len(tfs)) as step:
         for symbol in chosen:
             for tf in tfs:
-                progress.update(task, description=f"{symbol} {tf}")
                 try:
                     got = svc.market.closed_candles(symbol, tf, now_ms, count)
                     if got.last_open_ms != tf.last_closed_open_ms(now_ms):
@@ -119,7 +123,7 @@ def backfill(symbols: str | None, timeframes: str, bars: int | None) -> None:
                         )
                 except ExchangeError as exc:
                     failures.append(f"{symbol} {tf}: {exc}")
-                progress.advance(task)
+                step(description=f"{symbol} {tf}")
     click.echo(f"{len(chosen)} symbol(s) x {len(tfs)} timeframe(s), {len(failures)} problem(s)")
     for line in failures[:20]:
         click.secho(f"  {line}", fg="yellow")
@@ -168,8 +172,43 @@ def seed(count: int | None, timeframes: str, bars: int | None) -> None:
         fail("the contract store holds no synthetic symbols (it already has imported ones)")
     tfs = [Timeframe.parse(t) for t in timeframes.split(",") if t.strip()]
     now_ms = clock.now_ms()
-    written = svc.synthetic.prefill(svc.klines, symbols, tfs, bars or settings.history_bars, now_ms)
+    written = 0
+    with progress_bar("seed", len(symbols)) as step:
+        for symbol in symbols:
+            per_tf = bars or settings.history_bars
+            written += svc.synthetic.prefill(svc.klines, [symbol], tfs, per_tf, now_ms)
+            step(description=symbol)
     click.echo(
         f"{len(created)} contract(s) created, {len(symbols)} synthetic symbol(s), "
         f"{written} candles stored"
+    )
+
+
+@market.command("reset")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset(yes: bool) -> None:
+    """Restore the synthetic demo market: forget imported symbols (their contracts and candles)
+    and bring back the synthetic symbols they replaced. Symbols synced from an exchange stay."""
+    svc = services_or_exit()
+    imported = svc.contracts.by_source().get("import", [])
+    stored = sum(svc.klines.count(s) for s in imported)
+    if imported and not yes:
+        click.confirm(
+            f"delete {len(imported)} imported symbol(s) and their {stored} candles?", abort=True
+        )
+    for symbol in imported:
+        svc.klines.delete_symbol(symbol)
+        svc.contracts.delete(symbol)
+    market = svc.synthetic.market
+    restored = [
+        symbol
+        for symbol in market.universe(svc.settings.synthetic_symbols)
+        if svc.contracts.find(symbol) is None
+    ]
+    for symbol in restored:
+        svc.contracts.upsert(market.spec(symbol), source="synthetic")
+    click.echo(
+        f"{len(imported)} imported symbol(s) removed ({stored} candles), "
+        f"{len(restored)} synthetic symbol(s) restored; `mtf run` decides on the synthetic "
+        "market again"
     )

@@ -15,7 +15,13 @@ import click
 from rich.table import Table
 
 from infra import clock
-from mtf.cli.common import console, fail, services_or_exit
+from mtf.cli.common import (
+    console,
+    fail,
+    refuse_stale,
+    refuse_unknown_symbol,
+    services_or_exit,
+)
 from mtf.cli.diagnose_cmd import parse_time
 from mtf.contracts import ensure_contracts
 from mtf.report import decision_key
@@ -146,14 +152,29 @@ def plan(
     def candles(frame: Timeframe, limit: int) -> Any:
         return svc.market.closed_candles(symbol, frame, as_of, limit)
 
+    if name == "paper":
+        svc.synthetic.ensure_universe(svc.settings.synthetic_symbols)
+    else:
+        try:
+            ensure_contracts(svc, name)
+        except ExchangeError as exc:
+            fail(f"cannot sync {name} contracts: {exc}", code=2)
+    refuse_unknown_symbol(svc, symbol)
+    if at is None:
+        try:
+            newest = svc.market.closed_candles(symbol, tf, as_of, 2).last_open_ms
+        except ExchangeError as exc:
+            fail(f"cannot read {symbol} {tf} candles from {name}: {exc}", code=2)
+        expected = tf.last_closed_open_ms(as_of)
+        if newest != expected:
+            shown = iso(newest) if newest is not None else "none"
+            refuse_stale(symbol, [f"{tf} newest candle {shown}, expected {iso(expected)}"], "plan")
     try:
         if name == "paper":
-            svc.synthetic.ensure_universe(svc.settings.synthetic_symbols)
             venue = svc.exchange(name, clock=lambda: as_of)
             # The paper book is priced from stored candles: bring them up to the clock.
             svc.market.closed_candles(symbol, Timeframe.M1, as_of, 5)
         else:
-            ensure_contracts(svc, name)
             venue = svc.exchange(name)
         result = plan_decision(signal, venue, config, candles, as_of)
     except NotFoundError as exc:

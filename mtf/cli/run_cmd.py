@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from mtf.cli.common import fail, services_or_exit
+from providers.timeframes import Timeframe, iso
 
 
 @click.command()
@@ -111,4 +112,29 @@ def run(
         click.echo(json.dumps(response, indent=2, default=str))
     else:
         click.echo(compact_summary(response))
+    if at is None:
+        hint = imported_history_hint(svc, response)
+        if hint:
+            click.secho(hint, fg="yellow", err=True)
     sys.exit(1 if run_row.status == "failed" else 0)
+
+
+def imported_history_hint(svc: Any, response: dict[str, Any]) -> str | None:
+    """What to do when a live run met symbols that only hold imported (past) history."""
+    rejected = response.get("rejected_by") or []
+    stale = {r["symbol"] for r in rejected if r.get("reason") == "stale_candles"}
+    imported = stale & set(svc.contracts.by_source().get("import", []))
+    if not imported:
+        return None
+    newest = svc.klines.newest_by_symbol(Timeframe.M1)
+    last = max((newest.get(s, 0) for s in imported), default=0)
+    example = ""
+    if last:
+        # The minute after the newest stored candle is the last one fully decidable.
+        example = (
+            f" (their 1m candles end at {iso(last)}: e.g. `mtf run --at {iso(last + 60_000)}`)"
+        )
+    return (
+        f"note: {len(imported)} symbol(s) hold imported history only, which ends in the past; "
+        f"replay it with --at{example}, or restore the synthetic demo with `mtf market reset`"
+    )

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from mtf.cli.common import console, fail, services_or_exit
 from mtf.summary import compact_summary
+from providers.timeframes import iso
 from tradeentry.ledger import STATUSES
 
 
@@ -24,19 +25,32 @@ def list_(limit: int, profile: str | None) -> None:
     """Most recent runs first."""
     svc = services_or_exit()
     table = Table(
-        "run", "profile", "as of", "status", "symbols", "ready", "invalid", "skipped", "errors"
+        "run",
+        "profile",
+        "as of",
+        "mode",
+        "status",
+        "symbols",
+        "ready",
+        "invalid",
+        "skipped",
+        "errors",
+        "why",
     )
     for row in svc.runs.recent(limit, profile):
+        why = (row.detail or "") if row.status not in ("completed", "running") else ""
         table.add_row(
             row.run_id[:8],
             row.profile,
-            f"{row.as_of:%Y-%m-%d %H:%M}" if row.as_of else "-",
+            f"{row.as_of:%Y-%m-%dT%H:%MZ}" if row.as_of else "-",
+            "dry-run" if row.dry_run else "live",
             row.status,
             str(row.symbols_total),
             str(row.ready),
             str(row.invalid),
             str(row.skipped),
             str(row.errors),
+            (why[:77] + "...") if len(why) > 80 else why,
         )
     console().print(table)
 
@@ -91,6 +105,7 @@ def orders_list(limit: int, status: str | None, as_json: bool) -> None:
         for row in rows:
             record = {
                 "decision_key": row.decision_key,
+                "candle_open": iso(row.candle_open_ms),
                 "profile": row.profile,
                 "side": row.side,
                 "status": row.status,
@@ -105,7 +120,9 @@ def orders_list(limit: int, status: str | None, as_json: bool) -> None:
             click.echo(json.dumps(record, default=str))
         return
     table = Table(
-        "decision key",
+        "candle",
+        "symbol",
+        "tf",
         "profile",
         "side",
         "status",
@@ -115,13 +132,15 @@ def orders_list(limit: int, status: str | None, as_json: bool) -> None:
         "take profit",
         "size",
         "lev",
-        "dry",
+        "mode",
     )
     for row in rows:
         plan = row.plan or {}
         why = str(plan.get("skipped") or "") if row.status == "skipped" else (row.detail or "")
         table.add_row(
-            row.decision_key,
+            iso(row.candle_open_ms),
+            row.symbol,
+            row.timeframe,
             row.profile,
             row.side,
             row.status,
@@ -131,6 +150,6 @@ def orders_list(limit: int, status: str | None, as_json: bool) -> None:
             str(plan.get("take_profit", "-")),
             str(plan.get("size", "-")),
             str(plan.get("leverage", "-")),
-            "yes" if row.dry_run else "no",
+            "dry-run" if row.dry_run else "live",
         )
     console().print(table)

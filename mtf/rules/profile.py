@@ -286,6 +286,12 @@ def available_profiles() -> list[str]:
     return sorted(names)
 
 
+def unknown_profiles(names: list[str]) -> list[str]:
+    """The names among `names` no profile folder holds."""
+    known = set(available_profiles())
+    return [n for n in names if n not in known]
+
+
 def resolve_profile_path(name: str) -> Path:
     """The file of a profile name; the error lists the available profiles."""
     if name.endswith((".yaml", ".yml")) or "/" in name:

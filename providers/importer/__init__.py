@@ -24,7 +24,7 @@ from providers.importer.csvfile import (
     parse_file,
     parse_text,
 )
-from providers.importer.store import FileResult, ImportReport, import_files
+from providers.importer.store import FileResult, ImportReport, count_files, import_files
 
 __all__ = [
     "BINANCE_HEADER",
@@ -34,6 +34,7 @@ __all__ = [
     "ImportFileError",
     "ImportReport",
     "ParsedFile",
+    "count_files",
     "identify",
     "import_files",
     "parse_file",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +70,7 @@ def import_files(
     replace_synthetic: bool = True,
     symbol: str | None = None,
     timeframe: Timeframe | str | None = None,
+    on_file: Callable[[Path], None] | None = None,
 ) -> ImportReport:
     """Import files (directories: their *.csv and *.zip) file by file; never raises for data.
 
@@ -77,10 +78,13 @@ def import_files(
     contract is synthetic switches to imported: its synthetic candles are deleted first (they
     can be regenerated) and its contract replaced; with `replace_synthetic=False` such files
     fail instead. Candles are upserted, so importing a file again changes nothing.
-    `symbol` and `timeframe`, when given, override what every file's name says.
+    `symbol` and `timeframe`, when given, override what every file's name says; `on_file` is
+    told of each file before it is read (progress).
     """
     results: list[FileResult] = []
     for path, problem in _expand(paths):
+        if on_file is not None:
+            on_file(path)
         if problem is not None:
             results.append(FileResult(path=path, ok=False, error=f"{path}: {problem}"))
             continue
@@ -92,6 +96,11 @@ def import_files(
         except SQLAlchemyError as exc:
             results.append(FileResult(path=path, ok=False, error=f"{path}: database error: {exc}"))
     return ImportReport(files=tuple(results))
+
+
+def count_files(paths: Iterable[str | Path]) -> int:
+    """How many files `import_files` would look at."""
+    return sum(1 for _ in _expand(paths))
 
 
 def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | None]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from providers.timeframes import iso
 from tradeentry.config import TradeEntryConfig
 from tradeentry.model import Signal, Skip, SkipReason, Snapshot, TradePlan
 from tradeentry.planner import guards
@@ -77,9 +78,10 @@ def _plan(
         return zone
     assert zone_atr is not None  # entry_zone refuses a missing ATR
     steps["zone_atr"] = num(zone_atr)
-    steps["zone_half_width"] = num(half_width(zone_atr, zone.anchor, config.entry_zone))
+    assert snapshot.anchor is not None  # entry_zone refuses a missing anchor
+    steps["zone_half_width"] = num(half_width(zone_atr, snapshot.anchor, config.entry_zone))
     steps["zone"] = f"[{num(zone.low)}, {num(zone.high)}] {zone.anchor_kind} {num(zone.anchor)}"
-    steps["zone_expires_ms"] = str(zone.expires_ms)
+    steps["zone_expires"] = iso(zone.expires_ms)
 
     ideal = ideal_price(side, order.type, book, zone)
     if isinstance(ideal, Skip):

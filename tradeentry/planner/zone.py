@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from providers.types import ContractSpec
+from providers.types import ContractSpec, round_to_step
 from tradeentry.config import EntryZoneConfig
 from tradeentry.model import EntryZone, Skip, SkipReason
 
@@ -32,7 +32,8 @@ def entry_zone(
     return EntryZone(
         low=spec.round_price(anchor - half, up=False),
         high=spec.round_price(anchor + half, up=True),
-        anchor=anchor,
+        # A reference price, shown as one: on the tick grid (the bounds use the exact value).
+        anchor=round_to_step(anchor + spec.tick_size / 2, spec.tick_size, up=False),
         anchor_kind=anchor_kind,
         expires_ms=now_ms + config.ttl_seconds * 1000,
     )

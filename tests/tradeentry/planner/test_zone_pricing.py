@@ -33,8 +33,9 @@ def test_zone_is_rounded_outward_and_expires_after_its_ttl() -> None:
     spec = make_spec(tick="0.01")
     config = make_config(entry_zone={"k_atr": 1, "ttl_seconds": 120}).entry_zone
     zone = entry_zone(spec, D("0.0123"), D("100.005"), "vwap", NOW_MS, config)
-    # half = max(0.0123, 0.05 % x 100.005 = 0.0500025) = 0.0500025
-    assert zone == EntryZone(D("99.95"), D("100.06"), D("100.005"), "vwap", NOW_MS + 120_000)
+    # half = max(0.0123, 0.05 % x 100.005 = 0.0500025) = 0.0500025; the bounds come from the
+    # exact anchor, which the plan then shows on the tick grid like its other prices.
+    assert zone == EntryZone(D("99.95"), D("100.06"), D("100.01"), "vwap", NOW_MS + 120_000)
 
 
 def test_zone_needs_atr_and_anchor() -> None:
