@@ -74,3 +74,18 @@ def permissive_trade_entry(name: str, timeframes: Sequence[str] = ("1m",)) -> di
             "max_distance_pct": 5,
         },
     }
+
+
+#: A validation profile that is READY long on every symbol with candles (5m context, 1m
+#: execution): runs whose every symbol places an order.
+ALWAYS_LONG: dict[str, object] = {
+    "name": "always_long",
+    "mode": "pragmatic",
+    "context_timeframes": ["5m"],
+    "execution_timeframes": ["1m"],
+    "history_bars": 60,
+    "timeframes": {
+        "5m": {"long": [{"gt": 0, "field": "close"}], "short": [{"lt": 0, "field": "close"}]},
+        "1m": {"long": [{"gt": 0, "field": "close"}], "short": [{"lt": 0, "field": "close"}]},
+    },
+}

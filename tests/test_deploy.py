@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra import telemetry
 from infra.settings import Settings
+from mtf.observability.server import PROCESS_METRICS
 from mtf.observability.state import StateCollector
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,19 +28,7 @@ def exported_names(tmp_path: Path) -> set[str]:
     from infra.db import ensure_schema, get_engine
 
     names: set[str] = set()
-    for metric in (
-        telemetry.RUNS,
-        telemetry.SYMBOLS,
-        telemetry.CYCLE_DURATION,
-        telemetry.CYCLE_LATENESS,
-        telemetry.STALE_CANDLES,
-        telemetry.ORDERS,
-        telemetry.RISK_BLOCKS,
-        telemetry.SWEEPS,
-        telemetry.PROTECTIVE_ORDERS,
-        telemetry.EXCHANGE_REQUESTS,
-        telemetry.RATELIMIT_HEADROOM,
-    ):
+    for metric in PROCESS_METRICS:
         for family in metric.describe():
             base = family.name
             if family.type == "counter":

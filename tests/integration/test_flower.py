@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import pytest
 
 from tests.integration.support import prepare_cluster
 from tests.integration.workers import REPO, Cluster, cluster, wait_for
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -31,12 +31,6 @@ def live(pg_database: str, tmp_path: Path) -> Iterator[Cluster]:
     env["MTF_SYNTHETIC_SYMBOLS"] = "2"
     with cluster(pg_database, tmp_path, extra_env=env) as c:
         yield c
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_flower_refuses_to_start_without_real_credentials(live: Cluster) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,21 +20,13 @@ from sqlalchemy import select
 
 from infra.db import engine_session, get_engine
 from infra.models import OrderRow, RunRow
+from tests.helpers import ALWAYS_LONG
 from tests.integration.support import prepare_cluster
 from tests.integration.workers import REPO, Cluster, cluster, wait_for
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
-ALWAYS_LONG = {
-    "name": "always_long",
-    "context_timeframes": ["5m"],
-    "execution_timeframes": ["1m"],
-    "history_bars": 60,
-    "timeframes": {
-        "5m": {"long": [{"gt": 0, "field": "close"}], "short": [{"lt": 0, "field": "close"}]},
-        "1m": {"long": [{"gt": 0, "field": "close"}], "short": [{"lt": 0, "field": "close"}]},
-    },
-}
 TOKEN = "integration-token"
 
 
@@ -56,12 +47,6 @@ def live(pg_database: str, tmp_path: Path) -> Iterator[Cluster]:
     )
     with cluster(pg_database, tmp_path, extra_env=env) as c:
         yield c
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -22,21 +22,9 @@ from infra import telemetry
 from infra.settings import Settings
 from mtf.observability.server import build_registry, serve
 from providers.types import Balance, OrderRequest, OrderSide, OrderType
-from tests.helpers import permissive_trade_entry
+from tests.helpers import ALWAYS_LONG, permissive_trade_entry
 from tradeentry.equity import record_snapshot, snapshots
 from tradeentry.guard import Guard, PositionGuards
-
-ALWAYS_LONG = {
-    "name": "always_long",
-    "mode": "pragmatic",
-    "context_timeframes": ["5m"],
-    "execution_timeframes": ["1m"],
-    "history_bars": 60,
-    "timeframes": {
-        "5m": {"long": [{"gt": 0, "field": "close"}], "short": [{"lt": 0, "field": "close"}]},
-        "1m": {"long": [{"gt": 0, "field": "close"}], "short": [{"lt": 0, "field": "close"}]},
-    },
-}
 
 
 @pytest.fixture

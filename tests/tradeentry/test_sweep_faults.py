@@ -33,16 +33,19 @@ POSITIONS = [
 ]
 
 
-@pytest.fixture(params=["paper", "bitmart"])
-def market(db_url: str, request: pytest.FixtureRequest) -> Market:
-    m = build_market(db_url, adapter=request.param)
-    candles = KlineStore(m.engine)
+def with_other_symbols(m: Market) -> Market:
+    """Two more contracts with candles of their own, on the same exchange."""
     for i, symbol in enumerate(OTHERS):
         ContractStore(m.engine).upsert(replace(SPEC, symbol=symbol), source="import")
         walk = [round(x, 2) for x in random_walk(HISTORY + 5, seed=10 + i, vol=0.001)]
         series = make_candles(walk, Timeframe.M1, spread=0.0005)
-        candles.upsert(replace(series, symbol=symbol))
+        KlineStore(m.engine).upsert(replace(series, symbol=symbol))
     return m
+
+
+@pytest.fixture(params=["paper", "bitmart"])
+def market(db_url: str, request: pytest.FixtureRequest) -> Market:
+    return with_other_symbols(build_market(db_url, adapter=request.param))
 
 
 def open_positions(m: Market) -> Exchange:
@@ -255,14 +258,8 @@ def test_an_unprotected_position_is_reported_when_the_live_switch_is_off(market:
 
 
 def test_a_sweep_reads_each_book_once_and_specs_from_the_store(db_url: str) -> None:
-    m = build_market(db_url, adapter="bitmart")
+    m = with_other_symbols(build_market(db_url, adapter="bitmart"))
     assert m.fake is not None
-    for i, symbol in enumerate(OTHERS):
-        ContractStore(m.engine).upsert(replace(SPEC, symbol=symbol), source="import")
-        walk = [round(x, 2) for x in random_walk(HISTORY + 5, seed=10 + i, vol=0.001)]
-        KlineStore(m.engine).upsert(
-            replace(make_candles(walk, Timeframe.M1, spread=0.0005), symbol=symbol)
-        )
     open_positions(m)
     run_sweep(m, m.clock)  # protects everyone
     before = len(m.fake.requests())
