@@ -53,9 +53,8 @@ def main() -> None:
             sizes = {tf: len(c) for tf, c in window.items()}
             started = time.perf_counter()
             frames = {tf: Frame(c) for tf, c in window.items()}
-            decision = decide(
-                profile, "BTCUSDT", frames, as_of, metrics=metric_source(frames, as_of)
-            )
+            metrics = metric_source(frames, as_of, pivot_tf=profile.pivot_timeframe)
+            decision = decide(profile, "BTCUSDT", frames, as_of, metrics=metrics)
             times.append((time.perf_counter() - started) * 1000)
             ready += decision.status.value == "READY"
         times.sort()

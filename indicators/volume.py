@@ -4,8 +4,10 @@ Both VWAPs weight the typical price `(high + low + close) / 3` by volume. Where 
 summed over the anchor period is 0 there is no traded price to average, so the VWAP is NaN
 there (a day that starts with zero-volume bars gets its first value at its first traded bar).
 
-Window sums are differences of running totals over the whole input, so their rounding grows
-with its length: about 1e-13 relative on 500 candles, 1e-11 on a month of 1m candles.
+The daily VWAP sums each day from its first bar, so its value never depends on earlier days.
+Rolling window sums are differences of running totals over the whole input, so their rounding
+grows with its length (about 1e-13 relative on 500 candles); the rule engine computes them from
+a fixed anchor (`indicators.anchored`), which makes them independent of the history loaded.
 """
 
 from __future__ import annotations
@@ -48,12 +50,14 @@ def vwap_daily(
     check_non_negative("volume", v)
     times = as_open_times(open_time_ms, len(v))
     runs = day_runs(times)
-    # Index of the first bar of each bar's day.
-    first = np.repeat(runs.first, runs.size)
-    pv = prefix_sums((h + lo + c) / 3.0 * v)
-    vol = prefix_sums(v)
-    end = np.arange(1, len(v) + 1)
-    return _ratio(pv[end] - pv[first], vol[end] - vol[first])
+    weighted = (h + lo + c) / 3.0 * v
+    pv, vol = np.empty(len(v)), np.empty(len(v))
+    # Running sums restart each day, so a day's values never depend on the bars before it
+    # (differences of one running total would carry their rounding into every later day).
+    for first, size in zip(runs.first.tolist(), runs.size.tolist(), strict=True):
+        np.cumsum(weighted[first : first + size], out=pv[first : first + size])
+        np.cumsum(v[first : first + size], out=vol[first : first + size])
+    return _ratio(pv, vol)
 
 
 def vwap_rolling(

@@ -80,6 +80,26 @@ def covered_range(
     return start, end
 
 
+def decisions(
+    profile: CompiledProfile,
+    symbol: str,
+    candles: Mapping[Timeframe, Candles],
+    *,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    step: Timeframe = Timeframe.M1,
+) -> Iterator[tuple[int, SymbolDecision]]:
+    """The decision at every `step` close in the range (default: all the history allows),
+    one moment at a time through `decide`: the reference the column evaluation is held to."""
+    frames = {tf: Frame(block) for tf, block in candles.items()}
+    lo, hi = covered_range(profile, candles)
+    start = max(lo, start_ms) if start_ms is not None else lo
+    end = min(hi, end_ms) if end_ms is not None else hi
+    for as_of in moments(start, end, step.ms):
+        metrics = metric_source(frames, as_of, pivot_tf=profile.pivot_timeframe)
+        yield as_of, decide(profile, symbol, frames, as_of, metrics=metrics)
+
+
 def replay(
     profile: CompiledProfile,
     symbol: str,
@@ -92,14 +112,11 @@ def replay(
 ) -> ReplayReport:
     """Decide `symbol` at every `step` close in the range (default: all the history allows);
     `on_decision` is told of each decision (progress)."""
-    frames = {tf: Frame(block) for tf, block in candles.items()}
-    lo, hi = covered_range(profile, candles)
-    start = max(lo, start_ms) if start_ms is not None else lo
-    end = min(hi, end_ms) if end_ms is not None else hi
     report = ReplayReport()
-    for as_of in moments(start, end, step.ms):
-        metrics = metric_source(frames, as_of)
-        report.add(decide(profile, symbol, frames, as_of, metrics=metrics), as_of)
+    for as_of, decision in decisions(
+        profile, symbol, candles, start_ms=start_ms, end_ms=end_ms, step=step
+    ):
+        report.add(decision, as_of)
         if on_decision is not None:
             on_decision()
     return report

@@ -138,7 +138,10 @@ def validate_symbol(
                 only_execution_tf=ctx.execution_tf,
                 mode=ctx.validation_mode,
                 metrics=metric_source(
-                    frames, ctx.as_of_ms, (lambda: spread(symbol)) if spread else None
+                    frames,
+                    ctx.as_of_ms,
+                    (lambda: spread(symbol)) if spread else None,
+                    pivot_tf=profile.pivot_timeframe,
                 ),
             )
             out = serialise(decision, frames)

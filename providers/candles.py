@@ -83,6 +83,10 @@ class Candles:
         s = slice(len(self) - n, None)
         return self._slice(s)
 
+    def window(self, start: int, stop: int) -> Candles:
+        """The candles at indices [start, stop) (views, no copy)."""
+        return self._slice(slice(start, stop))
+
     def until(self, as_of_ms: int) -> Candles:
         """Only candles fully closed at `as_of_ms`."""
         cutoff = as_of_ms - self.timeframe.ms

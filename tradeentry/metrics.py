@@ -1,4 +1,5 @@
-"""Trade metrics a profile's execution selector may ask for, as pure functions of candles.
+"""Trade metrics a profile's execution selector may ask for, and the settled candle values the
+planner's snapshot reads, as pure functions.
 
 * `atr_bps` — ATR(14) / close in basis points.
 * `entry_zone_width_pct` — width of the entry zone the planner would use: twice
@@ -7,6 +8,10 @@
 * `expected_r_multiple` — reward over risk of a trade entered at the close with a stop k·ATR
   away and a target at the nearest daily floor pivot beyond the entry (R1..R3 for a long,
   S1..S3 for a short; the pivot P counts when it is beyond the entry).
+
+ATR and SMA21 are settled values computed from their anchor (`indicators.anchored`): the same
+number whatever history the candles hold, so a plan from a live window and one from a
+backtest's whole history agree. `settled_window` says how many candles that takes.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import numpy as np
 
 import indicators as ind
 from providers.candles import Candles
+
+ATR_PERIOD = 14
+DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -40,31 +48,62 @@ def last_value(series: np.ndarray) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def last_atr(candles: Candles, period: int = 14) -> float | None:
-    if len(candles) < ind.required_candles("atr", period=period):
-        return None
-    return last_value(ind.atr(candles.high, candles.low, candles.close, period))
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
-def atr_bps(candles: Candles) -> float | None:
-    atr = last_atr(candles)
-    return None if atr is None else atr / float(candles.close[-1]) * 10_000
+def atr_settle(period: int = ATR_PERIOD) -> int:
+    return ind.settled_candles("atr", period=period)
+
+
+SMA21_SETTLE = ind.settled_candles("sma", period=21)
+
+
+def settled_window(interval_ms: int, settle: int) -> int:
+    """Candles that always hold the anchor of the last one (`indicators.worst_window`): read
+    this many, and the settled value is there whichever candle is the newest."""
+    return ind.worst_window(interval_ms, settle)
+
+
+def day_window(interval_ms: int, now_ms: int) -> int:
+    """Candles closed at `now_ms` since 00:00 UTC of the last one's day."""
+    last_open = (now_ms // interval_ms) * interval_ms - interval_ms
+    return (last_open % DAY_MS) // interval_ms + 1
+
+
+def last_atr(candles: Candles, period: int = ATR_PERIOD) -> float | None:
+    """The settled ATR at the last candle (None without the candles from its anchor)."""
+
+    def segment(lo: int, hi: int) -> np.ndarray:
+        window = candles.window(lo, hi)
+        return ind.atr(window.high, window.low, window.close, period)
+
+    return _finite(
+        ind.anchored_last(segment, candles.open_time, candles.timeframe.ms, atr_settle(period))
+    )
+
+
+def sma21(candles: Candles) -> float | None:
+    """The settled SMA(21) of the close at the last candle."""
+
+    def segment(lo: int, hi: int) -> np.ndarray:
+        return ind.sma(candles.close[lo:hi], 21)
+
+    return _finite(
+        ind.anchored_last(segment, candles.open_time, candles.timeframe.ms, SMA21_SETTLE)
+    )
 
 
 def day_vwap(candles: Candles) -> float | None:
     """VWAP of the current UTC day, when the candles reach back to its start."""
     if not len(candles):
         return None
-    day_start = int(candles.open_time[-1]) // 86_400_000 * 86_400_000
+    day_start = int(candles.open_time[-1]) // DAY_MS * DAY_MS
     if int(candles.open_time[0]) > day_start:
         return None
     return last_value(
         ind.vwap_daily(candles.open_time, candles.high, candles.low, candles.close, candles.volume)
     )
-
-
-def sma21(candles: Candles) -> float | None:
-    return last_value(ind.sma(candles.close, 21)) if len(candles) >= 21 else None
 
 
 def zone_anchor(candles: Candles) -> float | None:
@@ -73,8 +112,15 @@ def zone_anchor(candles: Candles) -> float | None:
     return vwap if vwap is not None else sma21(candles)
 
 
-def entry_zone_width_pct(candles: Candles, params: ZoneParams = ZoneParams()) -> float | None:
-    atr, anchor = last_atr(candles), zone_anchor(candles)
+def atr_bps(atr: float | None, close: float | None) -> float | None:
+    if atr is None or close is None or close <= 0:
+        return None
+    return atr / close * 10_000
+
+
+def entry_zone_width_pct(
+    atr: float | None, anchor: float | None, params: ZoneParams = ZoneParams()
+) -> float | None:
     if atr is None or anchor is None or anchor <= 0:
         return None
     half = min(max(params.k_atr * atr, params.w_min * anchor), params.w_max * anchor)
@@ -97,13 +143,15 @@ def pivot_levels(candles: Candles) -> list[float]:
 
 
 def expected_r_multiple(
-    candles: Candles, side: str, levels: list[float], stop: StopParams = StopParams()
+    entry: float | None,
+    atr: float | None,
+    side: str,
+    levels: list[float],
+    stop: StopParams = StopParams(),
 ) -> float | None:
     """Distance to the nearest pivot beyond the entry over the stop distance."""
-    atr = last_atr(candles)
-    if atr is None or atr <= 0 or not levels:
+    if entry is None or atr is None or atr <= 0 or not levels:
         return None
-    entry = float(candles.close[-1])
     risk = stop.atr_k * atr
     beyond = (
         [v for v in levels if v > entry] if side == "long" else [v for v in levels if v < entry]

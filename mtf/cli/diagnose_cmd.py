@@ -85,7 +85,8 @@ def diagnose(
     frames, problems = load_frames(compiled, symbol, svc.market, as_of)
     if at is None:
         refuse_stale(symbol, problems, "diagnose")
-    decision = decide(compiled, symbol, frames, as_of, metrics=metric_source(frames, as_of))
+    metrics = metric_source(frames, as_of, pivot_tf=compiled.pivot_timeframe)
+    decision = decide(compiled, symbol, frames, as_of, metrics=metrics)
     view = View(frames, compiled.execution[0], as_of)
     per_tf = {
         tf: evaluate_timeframe(

@@ -90,15 +90,23 @@ def fetch(symbol: str, timeframe: str, limit: int) -> None:
 
 @klines.command("backfill")
 @click.option("--symbols", help="Comma-separated symbols (default: the tradable universe).")
-@click.option("--timeframes", default="1m,5m,15m,1h,4h", show_default=True)
+@click.option(
+    "--profiles",
+    help="Profiles whose history to fetch (default: MTF_SCHEDULE_PROFILES and MTF_PROFILE).",
+)
+@click.option("--timeframes", help="Comma-separated timeframes (default: those the profiles read).")
 @click.option(
     "--bars",
     type=int,
     default=None,
-    help="Closed candles per timeframe (default MTF_HISTORY_BARS).",
+    help="Closed candles per timeframe (default: what the profiles read, see `mtf.history`).",
 )
-def backfill(symbols: str | None, timeframes: str, bars: int | None) -> None:
-    """Store the newest candles of every symbol and timeframe, filling holes."""
+def backfill(
+    symbols: str | None, profiles: str | None, timeframes: str | None, bars: int | None
+) -> None:
+    """Store the newest candles of every symbol and timeframe, filling holes: per timeframe
+    exactly what the profiles' decisions and plans read."""
+    from mtf.history import history_needs, synced_profiles
     from mtf.tradable import tradable_universe
 
     svc = services_or_exit()
@@ -108,12 +116,23 @@ def backfill(symbols: str | None, timeframes: str, bars: int | None) -> None:
         if symbols
         else tradable_universe(svc, now_ms)[0]
     )
-    tfs = [Timeframe.parse(t) for t in timeframes.split(",") if t.strip()]
-    count = bars or svc.settings.history_bars
+    names = (
+        [p.strip() for p in profiles.split(",") if p.strip()]
+        if profiles
+        else synced_profiles(svc.settings)
+    )
+    needs = history_needs(names)
+    if timeframes:
+        tfs = [Timeframe.parse(t) for t in timeframes.split(",") if t.strip()]
+    else:
+        tfs = sorted(needs, key=lambda tf: tf.ms)
+    if not tfs:
+        fail(f"no timeframe to fetch: none of the profiles {', '.join(names)} could be loaded")
     failures: list[str] = []
     with progress_bar("backfill", len(chosen) * len(tfs)) as step:
         for symbol in chosen:
             for tf in tfs:
+                count = bars or needs.get(tf) or svc.settings.history_bars
                 try:
                     got = svc.market.closed_candles(symbol, tf, now_ms, count)
                     if got.last_open_ms != tf.last_closed_open_ms(now_ms):

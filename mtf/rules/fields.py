@@ -19,16 +19,21 @@ from providers.timeframes import Timeframe
 
 Compute = Callable[[Candles], FloatArray]
 DAY_MS = 86_400_000
+#: `FieldDef.anchor` of values computed from a fixed anchor (see `indicators.anchored`).
+SETTLE = "settle"
 
 
 @dataclass(frozen=True)
 class FieldDef:
     """How to compute one base field: a cache key shared by fields of the same indicator call.
 
-    `needs` is the number of candles for a defined last value. Fields anchored to the UTC day
-    (`anchor="day"`: VWAP) also need every candle since 00:00 of the bar they are read on, and
-    `anchor="previous_day"` (floor pivots) the whole previous day as well, so what they need
-    depends on the moment (`needs_at`); `needs_on` is the worst case over a day.
+    `needs` is the number of candles after which the value is settled
+    (`indicators.settled_candles`). Indicators with a seed or a running total are computed from
+    a fixed anchor (`anchor="settle"`, see `indicators.anchored`), so they read between `needs`
+    and `needs + step - 1` candles depending on the bar. Fields anchored to the UTC day
+    (`anchor="day"`: VWAP) need every candle since 00:00 of the bar they are read on, and
+    `anchor="previous_day"` (floor pivots) the whole previous day as well. What a field needs
+    therefore depends on the moment (`needs_at`); `needs_on` is the worst case.
     """
 
     name: str
@@ -43,14 +48,20 @@ class FieldDef:
         if self.anchor is None:
             return self.needs
         last_open = timeframe.last_closed_open_ms(moment_ms)
+        if self.anchor == SETTLE:
+            return ind.window_at(last_open, timeframe.ms, self.needs)
         in_day = (last_open % DAY_MS) // timeframe.ms + 1
         whole_day = DAY_MS // timeframe.ms if self.anchor == "previous_day" else 0
         return max(self.needs, in_day + whole_day)
 
     def needs_on(self, timeframe: Timeframe) -> int:
-        """Worst case of `needs_at` (the last bar of a day)."""
+        """Worst case of `needs_at`."""
+        if self.anchor is None:
+            return self.needs
+        if self.anchor == SETTLE:
+            return ind.worst_window(timeframe.ms, self.needs)
         days = 2 if self.anchor == "previous_day" else 1
-        return max(self.needs, days * DAY_MS // timeframe.ms) if self.anchor else self.needs
+        return max(self.needs, days * DAY_MS // timeframe.ms)
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,9 @@ class FieldRef:
         """Candles required at `moment_ms`, reading up to `shift + extra` bars back."""
         tf = self.timeframe or evaluated
         back = self.shift + extra
+        if self.base.anchor == SETTLE:
+            # Anchors never move back in time: the oldest bar read has the oldest anchor.
+            return self.base.needs_at(tf, moment_ms - back * tf.ms) + back
         return max(
             self.base.needs_at(tf, moment_ms) + back,
             self.base.needs_at(tf, moment_ms - back * tf.ms) + back,
@@ -97,8 +111,9 @@ def _ema(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"ema:{n}",
         lambda c: ind.ema(c.close, n),
-        ind.required_candles("ema", period=n),
+        ind.settled_candles("ema", period=n),
         f"EMA({n}) of close",
+        anchor=SETTLE,
     )
 
 
@@ -108,8 +123,9 @@ def _sma(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"sma:{n}",
         lambda c: ind.sma(c.close, n),
-        ind.required_candles("sma", period=n),
+        ind.settled_candles("sma", period=n),
         f"SMA({n}) of close",
+        anchor=SETTLE,
     )
 
 
@@ -119,8 +135,9 @@ def _rsi(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"rsi:{n}",
         lambda c: ind.rsi(c.close, n),
-        ind.required_candles("rsi", period=n),
+        ind.settled_candles("rsi", period=n),
         f"RSI({n}), Wilder",
+        anchor=SETTLE,
     )
 
 
@@ -130,8 +147,9 @@ def _atr(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"atr:{n}",
         lambda c: ind.atr(c.high, c.low, c.close, n),
-        ind.required_candles("atr", period=n),
+        ind.settled_candles("atr", period=n),
         f"ATR({n}), Wilder",
+        anchor=SETTLE,
     )
 
 
@@ -141,8 +159,9 @@ def _atr_pct(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"atr_pct:{n}",
         lambda c: ind.atr(c.high, c.low, c.close, n) / c.close,
-        ind.required_candles("atr", period=n),
+        ind.settled_candles("atr", period=n),
         f"ATR({n}) / close",
+        anchor=SETTLE,
     )
 
 
@@ -153,8 +172,9 @@ def _macd(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"macd:{part}",
         _pick(lambda c: tuple(ind.macd(c.close)), index),
-        ind.required_candles("macd"),
+        ind.settled_candles("macd"),
         f"MACD(12,26,9) {part}",
+        anchor=SETTLE,
     )
 
 
@@ -164,8 +184,9 @@ def _adx(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"adx:{n}",
         _pick(lambda c: tuple(ind.adx(c.high, c.low, c.close, n)), 0),
-        ind.required_candles("adx", period=n),
+        ind.settled_candles("adx", period=n),
         f"ADX({n})",
+        anchor=SETTLE,
     )
 
 
@@ -175,8 +196,9 @@ def _di(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"di:{m.group(1)}",
         _pick(lambda c: tuple(ind.adx(c.high, c.low, c.close, 14)), index),
-        ind.required_candles("adx", period=14),
+        ind.settled_candles("adx", period=14),
         f"{m.group(1)} DI(14)",
+        anchor=SETTLE,
     )
 
 
@@ -197,8 +219,9 @@ def _bollinger(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"bb:{part}",
         compute,
-        ind.required_candles("bollinger"),
+        ind.settled_candles("bollinger"),
         f"Bollinger(20, 2) {part}",
+        anchor=SETTLE,
     )
 
 
@@ -208,8 +231,9 @@ def _stoch_rsi(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"stochrsi:{m.group(1)}",
         _pick(lambda c: tuple(ind.stoch_rsi(c.close)), index),
-        ind.required_candles("stoch_rsi"),
+        ind.settled_candles("stoch_rsi"),
         f"Stochastic RSI %{m.group(1).upper()}",
+        anchor=SETTLE,
     )
 
 
@@ -230,8 +254,9 @@ def _vwap_rolling(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"vwap:{n}",
         lambda c: ind.vwap_rolling(c.high, c.low, c.close, c.volume, n),
-        ind.required_candles("vwap_rolling", window=n),
+        ind.settled_candles("vwap_rolling", window=n),
         f"VWAP over {n} bars",
+        anchor=SETTLE,
     )
 
 
@@ -241,8 +266,9 @@ def _volume_ratio(m: re.Match[str]) -> FieldDef:
         m.group(0),
         f"volratio:{n}",
         lambda c: ind.volume_ratio(c.volume, n),
-        ind.required_candles("volume_ratio", window=n),
+        ind.settled_candles("volume_ratio", window=n),
         f"volume / mean of the previous {n} volumes",
+        anchor=SETTLE,
     )
 
 

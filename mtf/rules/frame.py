@@ -7,12 +7,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mtf.rules.fields import FieldRef
+import indicators as ind
+from mtf.rules.fields import SETTLE, FieldDef, FieldRef
 from providers.candles import Candles, FloatArray
 from providers.timeframes import Timeframe
 
 _TF_MS = {tf: tf.ms for tf in Timeframe}
 _INF = float("inf")
+
+
+def field_series(base: FieldDef, candles: Candles) -> FloatArray:
+    """`base` over `candles`: settled fields from their anchors, so a value is the same
+    whatever history the candles hold before it."""
+    if base.anchor != SETTLE:
+        return np.asarray(base.compute(candles), dtype=np.float64)
+
+    def segment(lo: int, hi: int) -> FloatArray:
+        return np.asarray(base.compute(candles.window(lo, hi)), dtype=np.float64)
+
+    return ind.anchored(segment, candles.open_time, candles.timeframe.ms, base.needs)
 
 
 class Frame:
@@ -25,10 +38,11 @@ class Frame:
         self._cache: dict[str, FloatArray] = {}
 
     def series(self, ref: FieldRef) -> FloatArray:
+        """The field's value at every candle of the frame (NaN where not computable)."""
         key = ref.base.key
         values = self._cache.get(key)
         if values is None:
-            values = np.asarray(ref.base.compute(self.candles), dtype=np.float64)
+            values = field_series(ref.base, self.candles)
             self._cache[key] = values
         return values
 

@@ -46,6 +46,7 @@ class ProfileModel(BaseModel):
     mode: Literal["strict", "pragmatic"] = "pragmatic"
     context_timeframes: list[Timeframe] = []
     execution_timeframes: list[Timeframe]
+    # Accepted for older profiles and ignored: what is read follows from the rules.
     history_bars: int = 300
     rules: dict[str, Any] = {}
     filters_mandatory: list[Any] = []
@@ -90,7 +91,9 @@ class CompiledProfile:
     source: str
     digest: str
     rule_names: tuple[str, ...] = field(default=())
-    anchored: Mapping[Timeframe, tuple[tuple[FieldRef, Timeframe, int], ...]] = field(
+    #: Per timeframe of the candles read: every field read there, the timeframe it is
+    #: evaluated on and how many extra bars back it is read.
+    reads: Mapping[Timeframe, tuple[tuple[FieldRef, Timeframe, int], ...]] = field(
         default_factory=dict
     )
 
@@ -99,24 +102,35 @@ class CompiledProfile:
         """Every timeframe whose candles an evaluation reads, longest first."""
         return tuple(tf for tf in DESCENDING if tf in self.requirements)
 
+    @property
+    def pivot_timeframe(self) -> Timeframe:
+        """Where the execution selector's metrics read the previous day's pivots: the longest
+        intraday timeframe the profile evaluates."""
+        return pivot_timeframe([*self.context, *self.execution])
+
     def minimum_candles(self, timeframe: Timeframe) -> int:
-        """Candles without which some rule on `timeframe` cannot be read (worst case over a
-        day for day-anchored fields); `history_bars` is what a live decision loads beyond that."""
-        need = self.requirements.get(timeframe, 0)
-        for ref, evaluated, extra in self.anchored.get(timeframe, ()):
-            need = max(need, ref.needs_on(evaluated) + extra)
-        return need
+        """The most candles a decision ever reads on `timeframe` (over every moment)."""
+        return self.requirements.get(timeframe, 0)
 
     def candles_needed(self, timeframe: Timeframe, as_of_ms: int | None = None) -> int:
-        """Candles to load on `timeframe`; day-anchored fields (VWAP, pivots) add the candles
-        since midnight of `as_of_ms` (their worst case when no moment is given)."""
-        need = max(self.history_bars, self.requirements.get(timeframe, 0))
-        for ref, evaluated, extra in self.anchored.get(timeframe, ()):
-            if as_of_ms is None:
-                need = max(need, ref.needs_on(evaluated) + extra)
-            else:
-                need = max(need, ref.needs_at(evaluated, as_of_ms, extra))
+        """Exactly the candles a decision at `as_of_ms` reads on `timeframe`: every field from
+        its anchor (settled indicators), its midnight (VWAP) or its previous day (pivots), at
+        the bars its rules look back to. The worst case over moments when none is given.
+        Loading more changes nothing (`indicators.anchored`); loading fewer is refused as
+        `not enough candles`."""
+        if as_of_ms is None:
+            return self.requirements.get(timeframe, 0)
+        need = 1 if timeframe in self.requirements else 0
+        for ref, evaluated, extra in self.reads.get(timeframe, ()):
+            need = max(need, ref.needs_at(evaluated, as_of_ms, extra))
         return need
+
+
+def pivot_timeframe(evaluated: list[Timeframe]) -> Timeframe:
+    """The longest intraday timeframe among `evaluated` (1m when there is none)."""
+    return next(
+        (tf for tf in DESCENDING if tf in evaluated and tf is not Timeframe.D1), Timeframe.M1
+    )
 
 
 def _pydantic_problems(exc: ValidationError) -> list[Problem]:
@@ -212,26 +226,28 @@ def compile_profile(data: Any, *, source: str = "<memory>", digest: str = "") ->
         raise ProfileError(source, problems)
 
     requirements: dict[Timeframe, int] = {}
-    anchored: dict[Timeframe, set[tuple[FieldRef, Timeframe, int]]] = {}
+    reads: dict[Timeframe, dict[tuple[str, int, Timeframe, int], tuple[FieldRef, Timeframe, int]]]
+    reads = {}
+
+    def read(ref: FieldRef, tf: Timeframe, extra: int) -> None:
+        target = ref.timeframe or tf
+        # One entry per computation and depth: `ema_20` and `ema_20_5m` on 5m are one read.
+        key = (ref.base.key, ref.shift + extra, tf, ref.base.needs)
+        reads.setdefault(target, {}).setdefault(key, (ref, tf, extra))
+        requirements[target] = max(requirements.get(target, 1), ref.needs_on(tf) + extra)
 
     def need(node: n.Node | None, tf: Timeframe) -> None:
-        if node is None:
-            return
-        for ref, extra in node.refs():
-            target = ref.timeframe or tf
-            if ref.base.anchor is not None:
-                anchored.setdefault(target, set()).add((ref, tf, extra))
-                requirements.setdefault(target, 1)
-                continue
-            requirements[target] = max(requirements.get(target, 0), ref.needs_on(tf) + extra)
+        if node is not None:
+            for ref, extra in node.refs():
+                read(ref, tf, extra)
 
     for tf in evaluated:
         requirements.setdefault(tf, 1)
         need(sides[tf].long, tf)
         need(sides[tf].short, tf)
         need(filters, tf)
-    for tf, extra_needs in selector.requirements().items():
-        requirements[tf] = max(requirements.get(tf, 0), extra_needs)
+    for ref, tf in selector.reads(pivot_timeframe(evaluated)):
+        read(ref, tf, 0)
 
     return CompiledProfile(
         name=model.name,
@@ -247,7 +263,7 @@ def compile_profile(data: Any, *, source: str = "<memory>", digest: str = "") ->
         source=source,
         digest=digest,
         rule_names=tuple(sorted(definitions)),
-        anchored={tf: tuple(sorted(refs, key=repr)) for tf, refs in anchored.items()},
+        reads={tf: tuple(by_key.values()) for tf, by_key in reads.items()},
     )
 
 

@@ -39,6 +39,21 @@ METRICS = {
 
 MetricSource = Callable[[Timeframe, str], Mapping[str, float | None]]
 
+PIVOT_LEVELS = ("p", "r1", "r2", "r3", "s1", "s2", "s3")
+
+
+def metric_fields(name: str, pivot_tf: Timeframe) -> tuple[FieldRef, ...]:
+    """The fields a metric is computed from, read on the candidate timeframe (pivots on
+    `pivot_tf`)."""
+    names = {
+        "atr_bps": ["atr", "close"],
+        "entry_zone_width_pct": ["atr", "vwap", "sma_21"],
+        "expected_r_multiple": ["atr", "close"]
+        + [f"pivot_{level}_{pivot_tf}" for level in PIVOT_LEVELS],
+    }.get(name, [])
+    return tuple(parse_field(text) for text in names)
+
+
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "gt": lambda a, b: a > b,
     "gte": lambda a, b: a >= b,
@@ -106,13 +121,16 @@ class Selection:
 class ExecutionSelector:
     rules: Mapping[Timeframe, TimeframeRules] = field(default_factory=dict)
 
-    def requirements(self) -> dict[Timeframe, int]:
-        out: dict[Timeframe, int] = {}
+    def reads(self, pivot_tf: Timeframe) -> list[tuple[FieldRef, Timeframe]]:
+        """Every field the selector reads, with the candidate timeframe it is read on: its
+        field conditions, and the fields its metrics are computed from."""
+        out: list[tuple[FieldRef, Timeframe]] = []
         for tf, rules in self.rules.items():
             for cond in (*rules.stay, *rules.drop, *rules.forbid):
                 if cond.field is not None:
-                    target = cond.field.timeframe or tf
-                    out[target] = max(out.get(target, 0), cond.field.needs_on(tf))
+                    out.append((cond.field, tf))
+            for name in sorted(rules.metric_names()):
+                out.extend((ref, tf) for ref in metric_fields(name, pivot_tf))
         return out
 
     def metric_names(self, timeframe: Timeframe) -> set[str]:

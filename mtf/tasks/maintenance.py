@@ -12,6 +12,7 @@ from infra import clock
 from infra.models import RunRow
 from mtf.celery_app import app
 from mtf.contracts import sync_contracts
+from mtf.history import history_needs, synced_profiles
 from mtf.services import services
 from mtf.tradable import tradable_universe
 from providers.port import ExchangeError, TransientError
@@ -20,11 +21,17 @@ from providers.timeframes import Timeframe
 log = logging.getLogger("mtf.maintenance")
 
 
+def _ms(tf: Timeframe) -> int:
+    return tf.ms
+
+
 @app.task(name="mtf.cleanup", ignore_result=True)
 def cleanup(keep_candles: int | None = None, keep_run_days: int = 7) -> dict[str, Any]:
     """Keep the newest `keep_candles` candles per symbol and timeframe, and recent runs."""
     svc = services()
-    keep = keep_candles or max(svc.settings.history_bars * 2, 500)
+    needs = history_needs(synced_profiles(svc.settings))
+    # Twice what any decision or plan reads, so pruning never cuts into a live window.
+    keep = keep_candles or max(2 * max(needs.values(), default=0), svc.settings.history_bars, 500)
     pruned = svc.klines.prune(keep)
     cutoff = clock.now() - timedelta(days=keep_run_days)
     with svc.engine.begin() as conn:
@@ -53,18 +60,20 @@ def sync_contracts_task(exchange: str | None = None) -> dict[str, Any]:
 
 @app.task(name="mtf.sync_klines", ignore_result=True)
 def sync_klines(timeframes: list[str] | None = None, bars: int | None = None) -> dict[str, Any]:
-    """Bring the universe's candles up to date (the cycles also top up what they read)."""
+    """Bring the universe's candles up to date (the cycles also top up what they read): per
+    timeframe, what the scheduled profiles read (`mtf.history`), or `bars` when given."""
     svc = services()
     now_ms = clock.now_ms()
     symbols, _ = tradable_universe(svc, now_ms)
-    tfs = [Timeframe.parse(t) for t in (timeframes or ["1m", "5m", "15m", "1h", "4h"])]
+    needs = history_needs(synced_profiles(svc.settings))
+    tfs = [Timeframe.parse(t) for t in timeframes] if timeframes else sorted(needs, key=_ms)
     stale: list[str] = []
     errors: list[str] = []
     for symbol in symbols:
         for tf in tfs:
             try:
                 got = svc.market.closed_candles(
-                    symbol, tf, now_ms, bars or svc.settings.history_bars
+                    symbol, tf, now_ms, bars or needs.get(tf) or svc.settings.history_bars
                 )
             except ExchangeError as exc:
                 errors.append(f"{symbol} {tf}: {exc}")

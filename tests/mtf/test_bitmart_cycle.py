@@ -26,7 +26,8 @@ ALWAYS_LONG = {
     "history_bars": 60,
     "timeframes": {
         "5m": {"long": [{"gt": 0, "field": "close"}], "short": [{"lt": 0, "field": "close"}]},
-        "1m": {"long": [{"gt": 0, "field": "close"}], "short": [{"lt": 0, "field": "close"}]},
+        # reading the ATR makes the cycle store the history a plan's ATR needs
+        "1m": {"long": [{"gt": 0, "field": "atr"}], "short": [{"lt": 0, "field": "close"}]},
     },
 }
 
@@ -124,7 +125,7 @@ def test_orders_are_simulated_blocked_or_sent(
     dry = cycle(bitmart, at, profile="always_long", symbols=["BTCUSDT"])
     assert dry["orders"]["count"] == 1
     key = dry["orders"]["enqueued"][0]["decision_key"]
-    assert bitmart.ledger.get(key).status == "simulated"
+    assert bitmart.ledger.get(key).status == "simulated", bitmart.ledger.get(key).detail
     assert fake.requests("/contract/private/submit-order") == []
 
     fake.advance(60_000)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+import indicators as ind
 from mtf.decision import Reason, Status, consolidate_context, decide, evaluate_timeframe
 from mtf.rules.frame import Frame, View
 from mtf.rules.profile import CompiledProfile, compile_profile
@@ -121,7 +122,10 @@ def test_not_enough_candles_is_a_reason() -> None:
     d = decide(p, "X", frames(tf_1h=101, tf_15m=101, tf_5m=101, tf_1m=101), AS_OF)
     tf = d.timeframes[Timeframe.H1]
     assert tf.reason == Reason.NOT_ENOUGH_CANDLES
-    assert tf.detail == "not enough candles for ema_50 on 1h (have 40, need 50)"
+    # EMA50 is read once settled, from its anchor (indicators.anchored)
+    need = ind.window_at(Timeframe.H1.last_closed_open_ms(AS_OF), Timeframe.H1.ms, 166)
+    assert ind.settled_candles("ema", period=50) == 166
+    assert tf.detail == f"not enough candles for ema_50 on 1h (have 40, need {need})"
 
 
 def test_trace_names_every_rule_with_value_and_threshold() -> None:

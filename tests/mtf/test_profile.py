@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+import indicators as ind
 from mtf.rules.compiler import ProfileError
 from mtf.rules.profile import available_profiles, compile_profile, load_profile, load_profile_file
 from providers.timeframes import Timeframe
@@ -52,9 +53,16 @@ def test_requirements_cover_lookbacks_and_other_timeframes() -> None:
             }
         )
     )
-    assert profile.requirements[Timeframe.H1] == 28  # ADX(14) on the hour
-    assert profile.requirements[Timeframe.M1] == 60  # EMA50 plus a 10-bar slope
-    assert profile.candles_needed(Timeframe.M1) == profile.history_bars
+    # ADX(14) on the hour, settled: 154 candles, read from anchors up to 19 bars further back
+    assert ind.settled_candles("adx", period=14) == 154
+    assert profile.requirements[Timeframe.H1] == 154 + 20 - 1
+    # EMA50 settled (166) from anchors at least an hour apart on 1m, plus a 10-bar slope
+    assert profile.requirements[Timeframe.M1] == 166 + 60 - 1 + 10
+    assert profile.candles_needed(Timeframe.M1) == profile.requirements[Timeframe.M1]
+    # at a given moment exactly what the anchors of the bars read need
+    at = 1_700_006_400_000 + 37 * 60_000
+    slope_from = Timeframe.M1.last_closed_open_ms(at) - 10 * 60_000
+    assert profile.candles_needed(Timeframe.M1, at) == ind.window_at(slope_from, 60_000, 166) + 10
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -110,11 +118,13 @@ def test_day_anchored_fields_load_the_whole_day() -> None:
     profile = load_profile("scalper_micro")  # reads vwap on 5m and 1m
     midnight = 1_700_006_400_000  # 2023-11-15T00:00Z
     hour = 3_600_000
-    assert profile.candles_needed(Timeframe.M1, midnight + 2 * hour) == profile.history_bars
+    # early in the day the settled indicators (MACD, 115 candles from its anchor) reach further
+    early = profile.candles_needed(Timeframe.M1, midnight + 1 * hour)
+    assert 115 <= early < 175 and early > 60
     assert profile.candles_needed(Timeframe.M1, midnight + 12 * hour) == 720
     # at 00:00 the last closed minute is 23:59 of the day before: all of that day
     assert profile.candles_needed(Timeframe.M1, midnight) == 1440
-    assert profile.candles_needed(Timeframe.M5, midnight + 12 * hour) == profile.history_bars
+    assert profile.candles_needed(Timeframe.M5, midnight + 12 * hour) == 144
     assert profile.candles_needed(Timeframe.M1) == 1440  # worst case
 
 
