@@ -16,12 +16,12 @@ from tests.conftest import klines_file
 
 FOLDER = "binance-usdm-futures_2023-07"
 SYMBOLS = ("BTCUSDT", "XRPUSDT", "DOGEUSDT")
-#: Decision step per profile: every execution candle is too slow to replay in a test.
+#: Every profile decides at every minute: the rule tree is evaluated over whole columns.
 STEPS = {
-    "scalper_micro": Timeframe.M5,
-    "scalper": Timeframe.M15,
-    "regular": Timeframe.M15,
-    "crash": Timeframe.M5,
+    "scalper_micro": Timeframe.M1,
+    "scalper": Timeframe.M1,
+    "regular": Timeframe.M1,
+    "crash": Timeframe.M1,
 }
 
 
