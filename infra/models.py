@@ -464,3 +464,62 @@ class AccountSnapshotRow(Base):
     available: Mapped[Decimal]
     unrealized_pnl: Mapped[Decimal]
     checked_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- backtests (mtf.backtest) ------------------------------------------------------------------
+
+
+class BacktestSweepRow(Base):
+    """A parameter sweep: its request, parameter sets, progress and leaderboard."""
+
+    __tablename__ = "backtest_sweeps"
+
+    sweep_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    profile: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), index=True)  # running | done | failed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None]
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # symbols, range, costs, balance
+    sets: Mapped[list[Any]] = mapped_column(JSON)  # the parameter sets, in grid order
+    leaderboard: Mapped[list[Any] | None] = mapped_column(JSON)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class BacktestPartRow(Base):
+    """One unit of a sweep's work, stored once whatever redelivers it: the signals of a
+    symbol (`symbol` = the symbol) or the trades of a parameter set (`symbol` = "*")."""
+
+    __tablename__ = "backtest_parts"
+    __table_args__ = (UniqueConstraint("sweep_id", "set_index", "symbol"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("backtest_sweeps.sweep_id", ondelete="CASCADE"), index=True
+    )
+    set_index: Mapped[int] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(40))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seconds: Mapped[float] = mapped_column(Float(53))
+    worker: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BacktestRow(Base):
+    """A finished backtest and its whole report (a sweep's members too)."""
+
+    __tablename__ = "backtests"
+
+    backtest_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    profile: Mapped[str] = mapped_column(String(80), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    symbols: Mapped[list[Any]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)  # balance, costs, overrides
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seconds: Mapped[float] = mapped_column(Float(53))
+    sweep_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("backtest_sweeps.sweep_id", ondelete="CASCADE"), index=True
+    )
+    set_index: Mapped[int | None] = mapped_column(Integer)

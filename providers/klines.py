@@ -135,6 +135,14 @@ class KlineStore:
             value = conn.execute(stmt).scalar()
         return int(value) if value is not None else None
 
+    def oldest_open_ms(self, symbol: str, timeframe: Timeframe) -> int | None:
+        stmt = select(func.min(_T.c.open_time_ms)).where(
+            _T.c.symbol == symbol, _T.c.timeframe == timeframe.value
+        )
+        with self.engine.connect() as conn:
+            value = conn.execute(stmt).scalar()
+        return int(value) if value is not None else None
+
     def newest_by_symbol(self, timeframe: Timeframe) -> dict[str, int]:
         """Newest stored open time of every symbol for one timeframe."""
         stmt = (

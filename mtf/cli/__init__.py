@@ -12,6 +12,7 @@ from infra import logging as mtf_logging
 from infra.settings import SettingsError, load_settings
 from mtf.cli import (
     account_cmd,
+    backtest_cmd,
     cluster_cmd,
     contracts_cmd,
     db_cmd,
@@ -72,6 +73,7 @@ main.add_command(cluster_cmd.cluster)
 main.add_command(metrics_cmd.metrics)
 main.add_command(account_cmd.account)
 main.add_command(flower_cmd.flower)
+main.add_command(backtest_cmd.backtest)
 
 for _ep in entry_points(group="mtf.cli"):
     try:
