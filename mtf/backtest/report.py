@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from mtf.backtest.engine import SimResult, Trade
+from mtf.backtest.engine import SignalOutcome, SimResult, Trade
 from mtf.backtest.market import SymbolMarket
 from mtf.backtest.signals import SymbolSignals, decision_minutes
 from providers.timeframes import iso
+from tradeentry.model import TradePlan
 
 DAY_MS = 86_400_000
 
@@ -70,6 +71,7 @@ def trade_row(trade: Trade) -> dict[str, Any]:
         "pnl_r": None if r is None else round(float(r), 4),
         "exit_reason": trade.exit_reason,
         "holding_minutes": round((trade.exit_ms - trade.entry_ms) / 60_000, 2),
+        "plan": plan_summary(trade.plan),
         "fills": [
             {
                 "time": iso(f.ms),
@@ -85,6 +87,46 @@ def trade_row(trade: Trade) -> dict[str, Any]:
             for f in trade.fills
         ],
     }
+
+
+def plan_summary(plan: TradePlan) -> dict[str, Any]:
+    """The numbers of a plan a trader checks (the full plan with its steps: `mtf plan`)."""
+    data: dict[str, Any] = {
+        "order_type": plan.order_type.value,
+        "entry_price": f"{plan.entry_price:f}",
+        "stop_loss": f"{plan.stop_loss:f}",
+        "stop_source": plan.stop_source,
+        "take_profit": f"{plan.take_profit:f}",
+        "targets": [
+            {"price": f"{t.price:f}", "size": f"{t.size:f}", "r": f"{t.r:f}"} for t in plan.targets
+        ],
+        "size": f"{plan.size:f}",
+        "leverage": plan.leverage,
+        "risk_usdt": f"{plan.risk_usdt:f}",
+        "loss_at_stop_usdt": f"{plan.loss_at_stop_usdt:f}",
+    }
+    if plan.zone is not None:
+        data["zone"] = {
+            "low": f"{plan.zone.low:f}",
+            "high": f"{plan.zone.high:f}",
+            "expires": iso(plan.zone.expires_ms),
+        }
+    return data
+
+
+def outcome_row(outcome: SignalOutcome) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "time": iso(outcome.moment_ms),
+        "symbol": outcome.symbol,
+        "side": outcome.side,
+        "timeframe": outcome.timeframe,
+        "status": outcome.status,
+    }
+    if outcome.reason:
+        row["reason"] = outcome.reason
+    if outcome.plan is not None and outcome.status not in ("blocked",):
+        row["plan"] = plan_summary(outcome.plan)
+    return row
 
 
 def equity_curve(
@@ -256,6 +298,8 @@ def build_report(
         "signals": {
             "outcomes": dict(outcomes.most_common()),
             "refused": dict(refused.most_common()),
+            # every READY signal that reached the planner (busy ones are only counted)
+            "list": [outcome_row(o) for o in result.outcomes if o.status != "busy"],
         },
         "decisions": decisions,
         "equity": {
