@@ -1,8 +1,9 @@
 """Celery configuration, read from the environment through `infra.settings`.
 
 Queues: `mtf` (cycles, symbol validation, reducers), `orders` (placement and order watchers),
-`tpsl` (TP/SL sweeps) and `maintenance` (contract and kline sync, cleanup). Run one worker per
-queue family in production so a slow order call never delays a validation.
+`tpsl` (TP/SL sweeps), `maintenance` (contract and kline sync, cleanup) and `backtest` (parts of
+parameter sweeps). Run one worker per queue family in production so a slow order call never
+delays a validation, and backtests never share processes with live cycles.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ task_queues = (
     Queue("orders"),
     Queue("tpsl"),
     Queue("maintenance"),
+    Queue("backtest"),
 )
 task_routes = {
     "mtf.place_order": {"queue": "orders"},
@@ -39,6 +41,8 @@ task_routes = {
     "mtf.sync_contracts": {"queue": "maintenance"},
     "mtf.sync_klines": {"queue": "maintenance"},
     "mtf.cleanup": {"queue": "maintenance"},
+    "mtf.backtest_signals": {"queue": "backtest"},
+    "mtf.backtest_trades": {"queue": "backtest"},
     "mtf.*": {"queue": "mtf"},
 }
 

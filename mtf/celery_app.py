@@ -87,7 +87,13 @@ class ClusterLoader(AppLoader):
 
 app = MtfCelery(
     "mtf",
-    include=["mtf.tasks.cycle", "mtf.tasks.orders", "mtf.tasks.tpsl", "mtf.tasks.maintenance"],
+    include=[
+        "mtf.tasks.cycle",
+        "mtf.tasks.orders",
+        "mtf.tasks.tpsl",
+        "mtf.tasks.maintenance",
+        "mtf.tasks.backtest",
+    ],
 )
 app.config_from_object("celeryconfig")
 

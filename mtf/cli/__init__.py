@@ -24,6 +24,7 @@ from mtf.cli import (
     profiles_cmd,
     run_cmd,
     runs_cmd,
+    sweep_cmd,
 )
 from mtf.rules.profile import available_profiles, unknown_profiles
 
@@ -73,7 +74,8 @@ main.add_command(cluster_cmd.cluster)
 main.add_command(metrics_cmd.metrics)
 main.add_command(account_cmd.account)
 main.add_command(flower_cmd.flower)
-main.add_command(backtest_cmd.backtest)
+main.add_command(backtest_cmd.backtest)  # with its sweep commands (sweep_cmd)
+assert sweep_cmd.sweep_cmd.name == "sweep"
 
 for _ep in entry_points(group="mtf.cli"):
     try:
