@@ -49,6 +49,10 @@ def load(
             "(`mtf klines import` adds some)"
         )
     wanted = needs(pair)
+    # Decisions must have their history; a plan short of candles (yesterday's pivots before
+    # the data's second day) reads what there is, as a live plan would.
+    decided = {tf: pair.profile.minimum_candles(tf) for tf in pair.profile.timeframes}
+    decided[Timeframe.M1] = max(decided.get(Timeframe.M1, 0), 1)
     start, end = request.start_ms, request.end_ms
     candles: dict[str, dict[Timeframe, Candles]] = {}
     earliest = start
@@ -59,6 +63,7 @@ def load(
             block = klines.load_range(symbol, tf, start - (need + 1) * tf.ms, end)
             blocks[tf] = block
             have = int((block.open_time <= start - tf.ms).sum())
+            need = decided.get(tf, 0)
             if have < need:
                 oldest = klines.oldest_open_ms(symbol, tf)
                 if oldest is None:

@@ -48,6 +48,15 @@ def test_a_backtest_is_kept_shown_and_exported(cli: CliRunner, workdir: Path) ->
         "http-equiv", ""
     )
     assert json.loads((out / "report.json").read_text())["summary"] == report["summary"]
+    # nothing reached an exchange or the live order ledger
+    from sqlalchemy import func, select
+
+    from infra.models import OrderRow, PaperOrderRow, PaperPositionRow
+    from mtf.services import services
+
+    with services().engine.connect() as conn:
+        for model in (OrderRow, PaperOrderRow, PaperPositionRow):
+            assert conn.execute(select(func.count()).select_from(model)).scalar() == 0
     # the same request twice: the same trades (deterministic)
     again = json.loads(invoke(cli, "backtest", *args, *span, "--json", "--quiet").stdout)
     assert again["trades"] == report["trades"] and again["backtest_id"] != backtest_id
