@@ -29,21 +29,28 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
-
+from mtf.backtest.account import Account
 from mtf.backtest.market import SymbolMarket
+from mtf.backtest.records import BacktestSignal, SignalOutcome, SimResult, Trade
+from mtf.backtest.state import (
+    Entry,
+    SymbolState,
+    look_times,
+    next_event_bar,
+    recorded,
+    utc,
+)
 from mtf.report import decision_key
-from providers import order_rules as rules
 from providers.paper import book as books
 from providers.paper import fills as bar_fills
-from providers.paper import intake, ledger, matching
-from providers.paper.book import Book, Costs, Working
-from providers.port import ExchangeError, InsufficientBalanceError
+from providers.paper import intake, ledger
+from providers.paper.book import Costs
+from providers.port import ExchangeError
 from providers.timeframes import Timeframe
 from providers.types import (
     OpenType,
@@ -52,17 +59,14 @@ from providers.types import (
     OrderSide,
     OrderStatus,
     OrderType,
-    PositionSide,
-    TriggerKind,
-    TriggerOrder,
 )
 from tradeentry.config import TradeEntryConfig
 from tradeentry.execute import limits_of, price_type_of
 from tradeentry.follow import fallback_rule, taker_client_id
 from tradeentry.ids import client_order_id
-from tradeentry.model import EntryZone, Signal, Skip, Snapshot, TradePlan
+from tradeentry.model import Signal, Skip, Snapshot
 from tradeentry.planner import plan_trade
-from tradeentry.protection import ActionKind, Intent, intent_from_plan, plan_protection
+from tradeentry.protection import ActionKind, intent_from_plan, plan_protection
 from tradeentry.risk import RiskState, check_limits
 from tradeentry.watcher import WatchAction, decide_watch
 
@@ -74,160 +78,6 @@ AFTER_FILL_MS = 1
 _BAR, _LOOK, _SIGNAL = 0, 1, 2
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class BacktestSignal:
-    """A READY decision: at `moment_ms` (a minute close), `side` on `timeframe`."""
-
-    moment_ms: int
-    symbol: str
-    side: PositionSide
-    timeframe: Timeframe
-
-
-@dataclass(frozen=True)
-class TradeFill:
-    ms: int
-    side: str  # "entry" | "exit"
-    price: Decimal
-    size: Decimal
-    fee: Decimal
-    realized: Decimal
-    maker: bool
-    reason: str  # entry: limit | market | fallback; exit: stop | take_profit | tp1 | close | end
-
-
-@dataclass
-class Trade:
-    """One position from its first entry fill to its last exit fill."""
-
-    symbol: str
-    side: PositionSide
-    decision_key: str
-    signal_ms: int
-    timeframe: str
-    stop: Decimal
-    contract_size: Decimal
-    plan: TradePlan
-    fills: list[TradeFill] = field(default_factory=list)
-
-    @property
-    def entries(self) -> list[TradeFill]:
-        return [f for f in self.fills if f.side == "entry"]
-
-    @property
-    def exits(self) -> list[TradeFill]:
-        return [f for f in self.fills if f.side == "exit"]
-
-    @property
-    def size(self) -> Decimal:
-        return sum((f.size for f in self.entries), Decimal(0))
-
-    @staticmethod
-    def _average(fills: list[TradeFill]) -> Decimal:
-        size = sum((f.size for f in fills), Decimal(0))
-        return sum((f.price * f.size for f in fills), Decimal(0)) / size if size else Decimal(0)
-
-    @property
-    def entry_price(self) -> Decimal:
-        return self._average(self.entries)
-
-    @property
-    def exit_price(self) -> Decimal:
-        return self._average(self.exits)
-
-    @property
-    def entry_ms(self) -> int:
-        return self.entries[0].ms
-
-    @property
-    def exit_ms(self) -> int:
-        return self.exits[-1].ms if self.exits else self.entries[-1].ms
-
-    @property
-    def fees(self) -> Decimal:
-        return sum((f.fee for f in self.fills), Decimal(0))
-
-    @property
-    def gross(self) -> Decimal:
-        return sum((f.realized for f in self.fills), Decimal(0))
-
-    @property
-    def net(self) -> Decimal:
-        return self.gross - self.fees
-
-    @property
-    def risk(self) -> Decimal:
-        """What the stop would have lost on the filled size, at the average entry."""
-        return abs(self.entry_price - self.stop) * self.size * self.contract_size
-
-    @property
-    def r(self) -> Decimal | None:
-        return self.net / self.risk if self.risk > 0 else None
-
-    @property
-    def exit_reason(self) -> str:
-        return "+".join(dict.fromkeys(f.reason for f in self.exits)) or "open"
-
-
-@dataclass(frozen=True)
-class SignalOutcome:
-    """What became of a READY signal: busy, skipped, blocked, rejected, expired, filled..."""
-
-    moment_ms: int
-    symbol: str
-    side: str
-    timeframe: str
-    status: str
-    reason: str | None = None
-    detail: str | None = None
-    plan: TradePlan | None = None
-
-
-@dataclass
-class SimResult:
-    trades: list[Trade]
-    outcomes: list[SignalOutcome]
-    final_wallet: Decimal
-    initial_balance: Decimal
-    start_ms: int
-    end_ms: int
-
-
-@dataclass
-class _Entry:
-    key: str
-    signal: BacktestSignal
-    plan: TradePlan
-    zone: EntryZone
-    order_id: str
-    looks: list[int]
-    outcome_index: int
-    taker_id: str | None = None
-    filled: Decimal = Decimal(0)
-
-
-@dataclass
-class _Symbol:
-    market: SymbolMarket
-    book: Book
-    cursor: int = 0  # next bar not yet stepped
-    version: int = 0
-    entry: _Entry | None = None
-    trade: Trade | None = None
-    intent: Intent | None = None
-    last_exit_ms: int | None = None
-    reasons: dict[str, str] = field(default_factory=dict)  # order id -> fill reason
-    orders: dict[str, Order] = field(default_factory=dict)  # newest state of finished orders
-
-    def latest(self, order_id: str) -> Order:
-        """The newest state of an order (the book's journal is emptied as it is read)."""
-        for item in reversed(self.book.journal):
-            if isinstance(item, Working) and item.order.order_id == order_id:
-                return item.order
-        working = self.book.working(order_id)
-        return working.order if working is not None else self.orders[order_id]
 
 
 class Simulation:
@@ -248,13 +98,10 @@ class Simulation:
         self.watch_rule = fallback_rule(config)
         self.price_type = price_type_of(config)
         self.balance0 = balance
-        self.wallet = balance
+        self.account = Account(markets, costs, balance)
         self.start_ms, self.end_ms = start_ms, end_ms
-        self.names = sorted(m.symbol for m in markets)
-        self.symbols = {m.symbol: _Symbol(m, Book(m.spec)) for m in markets}
-        self.rank = {name: i for i, name in enumerate(self.names)}
+        self.rank = {name: i for i, name in enumerate(self.account.names)}
         self.heap: list[tuple[int, int, int, int, int]] = []
-        self.trades: list[Trade] = []
         self.outcomes: list[SignalOutcome] = []
         self.baselines: dict[str, tuple[Decimal, Decimal]] = {}
         self._seq = 0
@@ -270,7 +117,7 @@ class Simulation:
             when, phase, rank, _, payload = heapq.heappop(self.heap)
             if when > self.end_ms:
                 break
-            state = self.symbols[self.names[rank]]
+            state = self.account.symbols[self.account.names[rank]]
             if phase == _SIGNAL:
                 self._signal(ordered[payload])
                 done += 1
@@ -281,25 +128,30 @@ class Simulation:
                     self._bar(state, when)
                 else:
                     self._look(state, when)
-        for name in self.names:
-            self._finish(self.symbols[name])
+        for name in self.account.names:
+            self._finish(self.account.symbols[name])
         if progress is not None:
             progress(len(ordered), len(ordered))
         return SimResult(
-            self.trades, self.outcomes, self.wallet, self.balance0, self.start_ms, self.end_ms
+            self.account.trades,
+            self.outcomes,
+            self.account.wallet,
+            self.balance0,
+            self.start_ms,
+            self.end_ms,
         )
 
     def _push(self, when: int, phase: int, symbol: str, payload: int) -> None:
         self._seq += 1
         heapq.heappush(self.heap, (when, phase, self.rank[symbol], self._seq, payload))
 
-    def _reschedule(self, state: _Symbol, now: int, *, look_now: bool = False) -> None:
+    def _reschedule(self, state: SymbolState, now: int, *, look_now: bool = False) -> None:
         """Forget the symbol's pending events and plan its next bar and next look (a look at
         `now` itself too when `look_now`: a bar's close comes before the look at that time)."""
         state.version += 1
         market = state.market
         state.cursor = max(state.cursor, market.bar_index(now) + 1)
-        index = self._next_bar(state)
+        index = next_event_bar(state, self.end_ms)
         if index is not None:
             close = int(market.bars.open_time[index]) + MINUTE
             self._push(close, _BAR, market.symbol, state.version)
@@ -310,70 +162,30 @@ class Simulation:
             if later:
                 self._push(later[0], _LOOK, market.symbol, state.version)
 
-    def _next_bar(self, state: _Symbol) -> int | None:
-        """The first bar from the cursor whose range reaches a price something waits for."""
-        book = state.book
-        low_levels: list[float] = []
-        high_levels: list[float] = []
-        for working in book.orders:
-            order = working.order
-            if order.type is OrderType.LIMIT and order.price is not None:
-                (low_levels if order.side.is_buy else high_levels).append(float(order.price))
-        for trigger in book.triggers:
-            down = bar_fills.trigger_leg(trigger) is bar_fills.Leg.DOWN
-            (low_levels if down else high_levels).append(float(trigger.trigger_price))
-        if not low_levels and not high_levels:
-            return None
-        bars = state.market.bars
-        # A hair wider than the exact decimal comparison: `fills.step` decides exactly.
-        low = max(low_levels) * (1 + 1e-12) if low_levels else -np.inf
-        high = min(high_levels) * (1 - 1e-12) if high_levels else np.inf
-        last = min(len(bars), bars_until(bars.open_time, self.end_ms))
-        start = state.cursor
-        chunk = 64
-        while start < last:
-            stop = min(last, start + chunk)
-            hit = (bars.low[start:stop] <= low) | (bars.high[start:stop] >= high)
-            if hit.any():
-                return start + int(np.argmax(hit))
-            start, chunk = stop, chunk * 4
-        return None
-
     # --- account ------------------------------------------------------------------------------
 
-    def _balance(self, now: int) -> tuple[Decimal, Decimal, Decimal]:
-        """(equity, available, wallet) at `now`, positions marked at the last closed bar."""
-        positions = []
-        reserved = Decimal(0)
-        for name in self.names:
-            state = self.symbols[name]
-            if state.book.holdings:
-                mark = state.market.mark(now)
-                for holding in state.book.holdings:
-                    price = mark if mark is not None else holding.entry_price
-                    positions.append(ledger.position(holding, state.market.spec, price))
-            for working in state.book.orders:
-                reserved += ledger.reserved(state.market.spec, working.order)
-        balance = ledger.balance("USDT", self.wallet, positions, reserved)
-        return balance.equity, balance.available, balance.equity - balance.unrealized_pnl
-
     def _risk_state(self, symbol: str, now: int) -> RiskState:
-        equity, _, wallet = self._balance(now)
+        equity, _, wallet = self.account.balance(now)
         day = datetime.fromtimestamp(now / 1000, UTC).strftime("%Y-%m-%d")
         base_equity, base_wallet = self.baselines.setdefault(day, (equity, wallet))
-        positions = frozenset(n for n in self.names if self.symbols[n].book.holdings)
-        pending = frozenset(n for n in self.names if self.symbols[n].entry is not None) - positions
-        last = self.symbols[symbol].last_exit_ms
+        positions = frozenset(
+            n for n in self.account.names if self.account.symbols[n].book.holdings
+        )
+        pending = (
+            frozenset(n for n in self.account.names if self.account.symbols[n].entry is not None)
+            - positions
+        )
+        last = self.account.symbols[symbol].last_exit_ms
         return RiskState(
             symbol=symbol,
             open_positions=positions,
-            pending_entries=pending,
+            pending_entries=pending - positions,
             baseline_equity=base_equity,
             baseline_wallet=base_wallet,
             equity=equity,
             wallet=wallet,
-            last_exit=None if last is None else _dt(last),
-            now=_dt(now),
+            last_exit=None if last is None else utc(last),
+            now=utc(now),
         )
 
     # --- a READY signal -----------------------------------------------------------------------
@@ -392,7 +204,7 @@ class Simulation:
         return len(self.outcomes) - 1
 
     def _signal(self, signal: BacktestSignal) -> None:
-        state = self.symbols[signal.symbol]
+        state = self.account.symbols[signal.symbol]
         now = signal.moment_ms
         if state.book.holdings or state.entry is not None or state.book.orders:
             self._outcome(signal, "busy", detail="open position or entry: left out of the cycle")
@@ -411,7 +223,7 @@ class Simulation:
             config.entry_zone.timeframe,
             config.entry_zone.anchor,
         )
-        equity, available, _ = self._balance(now)
+        equity, available, _ = self.account.balance(now)
         snapshot = Snapshot(
             spec=market.spec,
             book=quote,
@@ -460,14 +272,14 @@ class Simulation:
             preset_price_type=self.price_type,
         )
         try:
-            order_id = self._submit(state, request, now)
+            order_id = self.account.submit(state, request, now)
         except ExchangeError as exc:
             self._settle_outcome(index, "rejected", f"{type(exc).__name__}: {exc}")
             return
         assert plan.zone is not None
         zone = plan.zone
-        entry = _Entry(key, signal, plan, zone, order_id, [], index)
-        entry.looks = _look_times(
+        entry = Entry(key, signal, plan, zone, order_id, [], index)
+        entry.looks = look_times(
             market,
             now,
             zone.expires_ms,
@@ -485,7 +297,7 @@ class Simulation:
             market.spec.contract_size,
             plan,
         )
-        self._harvest(state, now)
+        self.account.harvest(state, now)
         self._look(state, now)
 
     def _settle_outcome(self, index: int, status: str, detail: str | None = None) -> None:
@@ -494,37 +306,9 @@ class Simulation:
             current, status=status, detail=detail if detail is not None else current.detail
         )
 
-    def _submit(self, state: _Symbol, request: OrderRequest, now: int) -> str:
-        """`PaperExchange.submit_order` on the in-memory book."""
-        spec = state.market.spec
-        rules.check_request(spec, request)
-        bar = state.market.last_bar(now)
-        if bar is None:
-            raise ExchangeError(f"no closed candle of {spec.symbol}: no price to trade at")
-        book = state.book
-        leverage, open_type = intake.terms(book, request, None)
-        book, order_id = books.allocate(book)
-        order = intake.new_order(order_id, request, leverage, open_type, now)
-        quote = state.market.quote(now)
-        assert quote is not None
-        outcome = matching.decide(spec, order, quote, bar.close, self.costs)
-        if not request.side.is_close:
-            rules.check_presets(spec, request, outcome.price)
-        need = matching.cost(spec, order, outcome, self.costs)
-        if need > 0:
-            available = self._balance(now)[1]
-            if need > available:
-                raise InsufficientBalanceError(
-                    f"order of {request.size:f} {spec.symbol} needs {need:f} USDT; "
-                    f"available {available:f}"
-                )
-        working = Working(order, request.preset_price_type)
-        state.book = matching.admit(book, working, outcome, ms=now, costs=self.costs)
-        return order_id
-
     # --- the entry's lifecycle ----------------------------------------------------------------
 
-    def _look(self, state: _Symbol, now: int) -> None:
+    def _look(self, state: SymbolState, now: int) -> None:
         """`tradeentry.follow.follow_entry` on the in-memory book."""
         entry = state.entry
         if entry is None:
@@ -552,18 +336,13 @@ class Simulation:
         if action is WatchAction.DONE:
             self._ended(state, now, order, order.status.value, decision.detail)
             return
-        order = self._cancel(state, order_id, now)
+        order = self.account.cancel(state, order_id, now)
         if action is WatchAction.CANCEL or order.status is OrderStatus.FILLED:
             self._ended(state, now, order, "expired", decision.detail)
             return
         self._fall_back(state, now, order, decision.detail)
 
-    def _cancel(self, state: _Symbol, order_id: str, now: int) -> Order:
-        if state.book.working(order_id) is not None:
-            state.book = books.finish(state.book, order_id, now)
-        return state.latest(order_id)
-
-    def _ended(self, state: _Symbol, now: int, order: Order, status: str, detail: str) -> None:
+    def _ended(self, state: SymbolState, now: int, order: Order, status: str, detail: str) -> None:
         entry = state.entry
         assert entry is not None
         filled = entry.filled + order.filled_size
@@ -575,7 +354,7 @@ class Simulation:
         state.trade = None
         self._reschedule(state, now)
 
-    def _fall_back(self, state: _Symbol, now: int, limit: Order, detail: str) -> None:
+    def _fall_back(self, state: SymbolState, now: int, limit: Order, detail: str) -> None:
         entry = state.entry
         assert entry is not None
         spec = state.market.spec
@@ -598,24 +377,24 @@ class Simulation:
         )
         entry.filled = limit.filled_size
         try:
-            entry.taker_id = self._submit(state, request, now)
+            entry.taker_id = self.account.submit(state, request, now)
         except ExchangeError as exc:
             self._ended(state, now, limit, "rejected", f"fallback refused: {exc}")
             return
         state.reasons[entry.taker_id] = "fallback"
-        self._harvest(state, now)
+        self.account.harvest(state, now)
         self._look(state, now)
 
-    def _entered(self, state: _Symbol, now: int, filled: Decimal) -> None:
+    def _entered(self, state: SymbolState, now: int, filled: Decimal) -> None:
         """The entry is done with `filled` contracts: protect the position (TP/SL sweep)."""
         entry = state.entry
         assert entry is not None
         self._settle_outcome(entry.outcome_index, "filled", f"{filled:f} contracts")
-        state.intent = intent_from_plan(entry.key, _recorded(entry.plan), filled, state.market.spec)
+        state.intent = intent_from_plan(entry.key, recorded(entry.plan), filled, state.market.spec)
         state.entry = None
         self._protect(state, now)
 
-    def _protect(self, state: _Symbol, now: int) -> None:
+    def _protect(self, state: SymbolState, now: int) -> None:
         """`tradeentry.sweep.sweep` for the symbol's position, acting on the book."""
         intent = state.intent
         market = state.market
@@ -651,144 +430,34 @@ class Simulation:
                             state.book, action.order_id, OrderStatus.CANCELLED
                         )
                 else:
-                    self._close(state, now, "close")
-        self._harvest(state, now)
+                    self.account.close(state, now, "close")
+        self.account.harvest(state, now)
         self._reschedule(state, now)
-
-    def _close(self, state: _Symbol, now: int, reason: str) -> None:
-        """A reduce-only market order for the whole position at the last close."""
-        for holding in list(state.book.holdings):
-            request = OrderRequest(
-                symbol=state.market.symbol,
-                side=OrderSide.close(holding.side),
-                type=OrderType.MARKET,
-                size=holding.size,
-            )
-            order_id = self._submit(state, request, now)
-            state.reasons[order_id] = reason
 
     # --- bars ---------------------------------------------------------------------------------
 
-    def _bar(self, state: _Symbol, close_ms: int) -> None:
+    def _bar(self, state: SymbolState, close_ms: int) -> None:
         index = state.market.bar_index(close_ms)
         state.book = bar_fills.step(state.book, state.market.bar(index), self.costs)
         state.cursor = index + 1
-        filled = self._harvest(state, close_ms)
+        filled = self.account.harvest(state, close_ms)
         if filled and state.entry is None and state.book.holdings and state.intent is not None:
             self._protect(state, close_ms)  # an exit changed the position: sweep again
             return
         self._reschedule(state, close_ms, look_now=True)
 
-    def _harvest(self, state: _Symbol, now: int) -> bool:
-        """Move the book's new fills into the trade and the wallet; True when any."""
-        book = state.book
-        if not book.fills and not book.journal:
-            self._complete(state, now)
-            return False
-        fired: dict[str, TriggerOrder] = {}
-        pending: TriggerOrder | None = None
-        for item in book.journal:
-            if isinstance(item, TriggerOrder):
-                pending = item if item.status is OrderStatus.FILLED else pending
-                continue
-            state.orders[item.order.order_id] = item.order
-            if pending is not None:
-                fired[item.order.order_id] = pending
-                pending = None
-        trade = state.trade
-        for fill in book.fills:
-            self.wallet += fill.realized_pnl - fill.fee
-            if trade is None:
-                continue
-            opening = not fill.side.is_close
-            if opening:
-                reason = state.reasons.get(fill.order_id) or ("limit" if fill.maker else "market")
-            else:
-                trigger = fired.get(fill.order_id)
-                reason = state.reasons.get(fill.order_id) or _exit_reason(trigger)
-            trade.fills.append(
-                TradeFill(
-                    fill.ms,
-                    "entry" if opening else "exit",
-                    fill.price,
-                    fill.size,
-                    fill.fee,
-                    fill.realized_pnl,
-                    fill.maker,
-                    reason,
-                )
-            )
-        any_fill = bool(book.fills)
-        state.book = replace(book, journal=(), fills=())
-        self._complete(state, now)
-        return any_fill
-
-    def _complete(self, state: _Symbol, now: int) -> None:
-        """Flat again after an entry that filled: the trade is complete."""
-        trade = state.trade
-        if trade is None or not trade.fills or state.book.holdings or state.entry is not None:
-            return
-        self.trades.append(trade)
-        state.trade = None
-        state.intent = None
-        state.last_exit_ms = trade.exit_ms
-        for working in list(state.book.orders):
-            state.book = books.finish(state.book, working.order.order_id, now)
-        state.book = replace(state.book, journal=())
-
-    def _finish(self, state: _Symbol) -> None:
+    def _finish(self, state: SymbolState) -> None:
         """At the end of the range: cancel resting entries, close positions at the last close."""
         end = self.end_ms
         if state.entry is not None:
             order_id = state.entry.taker_id or state.entry.order_id
-            order = self._cancel(state, order_id, end)
+            order = self.account.cancel(state, order_id, end)
             self._ended(state, end, order, "expired", "the backtest ended")
         if state.book.holdings:
             for trigger in list(state.book.triggers):
                 state.book = books.detach(state.book, trigger.order_id, OrderStatus.CANCELLED)
-            self._close(state, end, "end")
-            self._harvest(state, end)
-
-
-def _recorded(plan: TradePlan) -> dict[str, Any]:
-    """The part of `TradePlan.to_dict()` the ledger's protection intent is read from."""
-    return {
-        "stop_loss": str(plan.stop_loss),
-        "size": str(plan.size),
-        "targets": [{"price": str(t.price), "size": str(t.size)} for t in plan.targets],
-    }
-
-
-def _exit_reason(trigger: TriggerOrder | None) -> str:
-    if trigger is None:
-        return "close"
-    if trigger.kind is TriggerKind.STOP_LOSS:
-        return "stop"
-    return "tp1" if trigger.size is not None else "take_profit"
-
-
-def _look_times(
-    market: SymbolMarket, placed_ms: int, expires_ms: int, fallback: bool, window_s: float
-) -> list[int]:
-    """When the watcher's decision can change: every bar close while the entry rests, the
-    start of the end-of-zone window, and the zone's end."""
-    first_close = (placed_ms // MINUTE) * MINUTE + MINUTE
-    looks = set(range(first_close, expires_ms + 1, MINUTE))
-    looks.add(expires_ms)
-    if fallback:
-        start = expires_ms - int(window_s * 1000)
-        if start > placed_ms:
-            looks.add(start)
-    return sorted(t for t in looks if t > placed_ms)
-
-
-def bars_until(open_time: np.ndarray, end_ms: int) -> int:
-    """How many 1m bars close at or before `end_ms`."""
-    return int(np.searchsorted(open_time, end_ms - MINUTE, side="right"))
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+            self.account.close(state, end, "end")
+            self.account.harvest(state, end)
 
 
 def simulate(
