@@ -22,6 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from infra import clock
 from mtf.cli.common import console, fail, services_or_exit
 from mtf.cli.diagnose_cmd import parse_time
 from providers.timeframes import Timeframe, iso
@@ -188,7 +189,7 @@ def backtest(
             symbols,
             parse_time(start),
             parse_time(end),
-            now_ms=int(time.time() * 1000),
+            now_ms=clock.now_ms(),
             balance=balance if balance is not None else settings.paper_balance,
             maker_fee=maker_fee if maker_fee is not None else settings.paper_maker_fee,
             taker_fee=taker_fee if taker_fee is not None else settings.paper_taker_fee,
