@@ -380,7 +380,7 @@ def drive_celery(
     """Send every missing part to the `backtest` queue and follow them in the database until
     all are kept. Parts still missing after `resend_after_s` without progress are sent again
     (a second copy is harmless: a part is kept once)."""
-    from mtf.tasks.backtest import backtest_signals, backtest_trades
+    from mtf.celery_app import app  # by task name: the tasks module imports this one
 
     store = BacktestStore(engine)
     sent: dict[tuple[int, str], float] = {}
@@ -400,11 +400,11 @@ def drive_celery(
         stalled = now - last_change > resend_after_s
         for k, symbol in plan.signal_parts():
             if (k, symbol) not in done and ((k, symbol) not in sent or stalled):
-                backtest_signals.apply_async((plan.sweep_id, k, symbol), queue="backtest")
+                app.send_task("mtf.backtest_signals", (plan.sweep_id, k, symbol), queue="backtest")
                 sent[(k, symbol)] = now
         for k in state.ready_sets:
             if (k, ALL) not in done and ((k, ALL) not in sent or stalled):
-                backtest_trades.apply_async((plan.sweep_id, k), queue="backtest")
+                app.send_task("mtf.backtest_trades", (plan.sweep_id, k), queue="backtest")
                 sent[(k, ALL)] = now
         if stalled:
             last_change = now
