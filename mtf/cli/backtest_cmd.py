@@ -5,54 +5,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from infra import clock
 from mtf.cli.common import console, fail, services_or_exit
 from mtf.cli.diagnose_cmd import parse_time
+from mtf.cli.progress import stage_bars
 from providers.timeframes import Timeframe, iso
 
 TRADES_SHOWN = 20
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A bar with an ETA on stderr (stdout stays clean for --json); one task per stage."""
-    if not enabled:
-        yield None
-        return
-    columns = (
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=max(total, 1))
-            bar.update(tasks[stage], completed=done, total=max(total, 1))
-
-        yield update
 
 
 def _summary_table(report: dict[str, Any]) -> Table:
@@ -202,7 +167,7 @@ def backtest(
     except (BacktestInputError, OverrideError, click.BadParameter) as exc:
         fail(str(exc.message if isinstance(exc, click.BadParameter) else exc), code=2)
     started = time.perf_counter()
-    with progress_bar(not quiet) as progress:
+    with stage_bars(not quiet) as progress:
         report = run.run(pair, request, loaded, progress)
     seconds = time.perf_counter() - started
     backtest_id = new_id()

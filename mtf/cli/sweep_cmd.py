@@ -11,9 +11,10 @@ import click
 from rich.table import Table
 
 from infra import clock
-from mtf.cli.backtest_cmd import backtest, progress_bar
+from mtf.cli.backtest_cmd import backtest
 from mtf.cli.common import console, fail, services_or_exit
 from mtf.cli.diagnose_cmd import parse_time
+from mtf.cli.progress import stage_bars
 from providers.timeframes import iso
 
 
@@ -138,7 +139,7 @@ def sweep_cmd(
     )
     started = time.perf_counter()
     try:
-        with progress_bar(not quiet) as progress:
+        with stage_bars(not quiet) as progress:
             if celery:
                 sweep.drive_celery(svc.engine, plan, progress)
             else:
