@@ -162,7 +162,11 @@ class KlineRow(Base):
 
 
 class RunRow(Base):
+    """One run: ad-hoc, or one scheduled time of a schedule (unique per schedule and time, so
+    no scheduled time runs twice and every one is accounted for)."""
+
     __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("schedule", "scheduled_for"),)
 
     run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     profile: Mapped[str] = mapped_column(String(80), index=True)
@@ -180,6 +184,12 @@ class RunRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # --- accounting (scheduled runs; null on ad-hoc runs where not applicable) ---
+    schedule: Mapped[str | None] = mapped_column(String(80), index=True)
+    scheduled_for: Mapped[datetime | None]  # the schedule's time this run stands for
+    due_at: Mapped[datetime | None]  # the reference of its staleness (scheduled or requested)
+    deadline_at: Mapped[datetime | None] = mapped_column(index=True)  # reaped after this
+    lateness_ms: Mapped[int | None] = mapped_column(BigInteger)  # start minus intended start
 
 
 class RunResultRow(Base):
@@ -221,6 +231,46 @@ class SwitchRow(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- schedules ------------------------------------------------------------------------------
+
+
+class ScheduleRow(Base):
+    """A schedule: the source of truth beat works from (its runtime store is rebuilt from here)."""
+
+    __tablename__ = "schedules"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    profile: Mapped[str] = mapped_column(String(80))
+    cadence: Mapped[str] = mapped_column(String(120))  # cron spec, or "@every 10s"
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # run request overrides
+    offset_seconds: Mapped[float] = mapped_column(Float, default=5.0)
+    stale_after_seconds: Mapped[int | None] = mapped_column(Integer)  # None: from the profile
+    catchup_window_seconds: Mapped[int] = mapped_column(Integer)
+    overlap: Mapped[str] = mapped_column(String(12), default="skip")  # skip | buffer_one
+    pause_on_failure: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None]
+    cursor_at: Mapped[datetime | None]  # every scheduled time up to here is accounted for
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduleChangeRow(Base):
+    """What changed in a schedule, when, by whom and why (kept after the schedule is deleted)."""
+
+    __tablename__ = "schedule_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    schedule: Mapped[str] = mapped_column(String(80), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(20))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(120))
 
 
 # --- orders (tradeentry) ------------------------------------------------------------------------

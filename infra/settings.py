@@ -114,7 +114,10 @@ class Settings(BaseSettings):
 
     # --- pipeline ------------------------------------------------------------------------
     run_lock_ttl_seconds: int = Field(
-        120, ge=5, description="Overlap lock lifetime; a stuck run frees it after this."
+        120,
+        ge=5,
+        description="Overlap lease lifetime, renewed as the run progresses; a run that stops "
+        "renewing frees it after this.",
     )
     validate_batch_size: int = Field(
         0, ge=0, le=1000, description="Symbols per validation message; 0 picks automatically."
@@ -136,8 +139,46 @@ class Settings(BaseSettings):
     beat_offset_seconds: int = Field(
         5, ge=0, le=50, description="Delay after the candle close before a cycle starts."
     )
-    beat_expires_seconds: int = Field(
-        45, ge=5, le=59, description="A cycle not started this long after its minute is dropped."
+
+    # --- reliability: staleness, accounting, fault survival -----------------------------
+    stale_after_seconds: int = Field(
+        0,
+        ge=0,
+        description="A run older than this (from its scheduled or requested time) places no "
+        "entry; 0: half the profile's fastest execution timeframe (30 s for 1m).",
+    )
+    catchup_window_seconds: int = Field(
+        30, ge=1, description="Default catch-up window of new schedules."
+    )
+    run_deadline_grace_seconds: int = Field(
+        15,
+        ge=1,
+        description="A run still unfinished this long after it went stale is abandoned.",
+    )
+    run_timeout_seconds: int = Field(
+        600, ge=10, description="Deadline of runs that never go stale (paper replays)."
+    )
+    beat_lock_timeout_seconds: int = Field(
+        10, ge=2, description="Beat leader lock lifetime: a standby takes over after this."
+    )
+    beat_loop_seconds: float = Field(
+        1.0, gt=0, le=5, description="Longest sleep of beat between two looks at its schedules."
+    )
+    beat_readiness: str = Field(
+        "",
+        description="module:callable telling beat a scheduled minute's candles are in, so its "
+        "run starts before the offset; empty: never early.",
+    )
+    visibility_timeout_seconds: int = Field(
+        180,
+        ge=30,
+        description="Redis broker: an unacknowledged message goes back to its queue after this.",
+    )
+    validate_time_limit_seconds: int = Field(
+        60, ge=5, description="Hard time limit of one validation batch (soft: 10 s less)."
+    )
+    health_dir: str = Field(
+        "/tmp", description="Folder of the beat and worker liveness files (healthchecks)."
     )
 
     # --- cluster: many hosts, one engine ---------------------------------------------------

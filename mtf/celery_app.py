@@ -17,9 +17,11 @@ from infra import logging as mtf_logging
 from infra.cluster import ClusterError, JoinReport, join_cluster
 from infra.db import dispose_engines, ensure_schema, get_engine
 from infra.settings import get_settings
+from mtf import broker, health
 from mtf.observability import worker as _metrics_bookkeeping  # noqa: F401  (signals)
 from mtf.result_backend import backend_class
 
+broker.install()
 log = logging.getLogger("mtf.cluster")
 
 
@@ -96,6 +98,7 @@ app = MtfCelery(
     ],
 )
 app.config_from_object("celeryconfig")
+app.steps["worker"].add(health.WorkerHeartbeat)
 
 
 def configure_embedded(celery_app: Celery = app) -> None:
@@ -114,8 +117,22 @@ def configure_embedded(celery_app: Celery = app) -> None:
 
 @signals.worker_init.connect
 def _worker_init(**_: Any) -> None:
-    # Migrate once in the parent, before the pool forks.
-    ensure_schema()
+    # Migrate once in the parent, before the pool forks. A database that is down now is not a
+    # reason to exit: tasks retry until it is back, and migrate on first use.
+    try:
+        ensure_schema()
+    except Exception as exc:
+        log.error("database unreachable at start (%s); tasks will retry", type(exc).__name__)
+
+
+@signals.before_task_publish.connect
+def _stamp_request_time(
+    sender: str | None = None, headers: dict[str, Any] | None = None, **_: Any
+) -> None:
+    # When a run was requested: an ad-hoc run's staleness counts from here, even if its message
+    # waits in a backlog or is redelivered.
+    if sender == "mtf.run_cycle" and headers is not None:
+        headers.setdefault("mtf_requested_ms", clock.now_ms())
 
 
 @signals.celeryd_after_setup.connect
@@ -141,9 +158,24 @@ def _worker_process_init(**_: Any) -> None:
         )
 
 
+class OneLineRetries(logging.Filter):
+    """The result backend logs a full traceback on every retry while Redis is away: keep one
+    line per attempt (with the error's first line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith("Failed operation"):
+            exc = record.exc_info[1]
+            first = (str(exc).splitlines()[0] if str(exc) else "").replace("%", "%%")
+            record.msg = f"{record.msg} ({type(exc).__name__}: {first})"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 @signals.after_setup_logger.connect
 @signals.after_setup_task_logger.connect
 def _setup_logging(logger: logging.Logger, **_: Any) -> None:
     secrets = get_settings().secret_values()
     for handler in logger.handlers:
         mtf_logging.install_filters(handler, secrets)
+        handler.addFilter(OneLineRetries())

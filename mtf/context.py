@@ -27,6 +27,11 @@ class RunContext:
     # Versions of the profiles the run started with ("": not carried); see `mtf.versions`.
     profile_digest: str = ""
     entry_digest: str = ""
+    # Staleness: the run places no entry once it is older than `stale_after_ms`, counted from
+    # `due_ms` (its scheduled time, or when it was requested). None: never stale (a replay).
+    due_ms: int | None = None
+    stale_after_ms: int | None = None
+    schedule: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -43,6 +48,20 @@ class RunContext:
     @property
     def as_of_iso(self) -> str:
         return iso(self.as_of_ms)
+
+    def staleness(self, now_ms: int) -> int | None:
+        """The run's age in ms when it is stale at `now_ms`, else None."""
+        if self.stale_after_ms is None or self.due_ms is None:
+            return None
+        age = now_ms - self.due_ms
+        return age if age > self.stale_after_ms else None
+
+    @property
+    def entry_deadline_ms(self) -> int | None:
+        """No entry may be sent for this run after this time."""
+        if self.stale_after_ms is None or self.due_ms is None:
+            return None
+        return self.due_ms + self.stale_after_ms
 
     @property
     def execution_tf(self) -> Timeframe | None:

@@ -20,7 +20,9 @@ def compact_summary(response: dict[str, Any]) -> str:
     """Render a run response (or a skipped/rejected run record) in at most 15 lines."""
     run = response.get("run", {})
     status = response.get("status", "?")
-    if status in ("skipped", "rejected"):
+    if status in ("skipped", "rejected", "stale", "failed", "abandoned", "missed", "buffered") and (
+        not response.get("symbols")
+    ):
         return (
             f"[{status}] {run.get('profile', '?')} run {str(run.get('run_id', ''))[:8]}: "
             f"{response.get('message', '')}"
@@ -40,6 +42,13 @@ def compact_summary(response: dict[str, Any]) -> str:
             names = [f"{s} {symbols.get(s, {}).get('side', '')}".strip() for s in ready]
             ready_lines.append(f"READY {tf}: " + _names(names))
     lines.extend(ready_lines or ["READY: none"])
+    stale = response.get("stale")
+    if stale:
+        lines.append(
+            f"STALE: {len(stale.get('symbols', []))} READY symbol(s) not traded, the run was "
+            f"{stale.get('age_s')} s old (stale after {stale.get('stale_after_s')} s): "
+            + _names(list(stale.get("symbols", [])))
+        )
     reasons = reason_counts(response)
     if reasons:
         lines.append("not ready: " + ", ".join(f"{r} x{c}" for r, c in reasons[:4]))

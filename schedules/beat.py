@@ -1,13 +1,12 @@
-"""Beat schedule definitions: one cycle per enabled profile every minute, the TP/SL sweep,
-plus maintenance.
+"""What beat runs besides the cycle schedules: the TP/SL sweep and maintenance.
 
-A cycle is sent on the minute and held back `beat_offset_seconds` (the candle must be closed and
-published by the exchange); it expires `beat_expires_seconds` after that, so a backlog never runs
-a stale minute. Beat-sent cycles ignore their Celery result (the run is in the database and in
-Flower's events), which also keeps beat from subscribing to result channels it never reads.
+Cycle schedules are rows in the database (`schedules.store`), dispatched by the scheduler of
+`schedules.scheduler`, which accounts for every scheduled time. The entries here are static:
+derived from the settings at every start and kept in RedBeat's store, from which they are
+rebuilt whenever they go missing (a Redis that lost its data).
 
 The TP/SL sweep has its own entry, half a minute off the candle close, so open positions stay
-protected even when every cycle schedule is disabled; cycles sweep as well (for their report),
+protected even when every cycle schedule is paused; cycles sweep as well (for their report),
 and two sweeps never place anything twice.
 """
 
@@ -18,6 +17,7 @@ from typing import Any
 from celery.schedules import crontab
 
 from infra.settings import Settings
+from schedules.store import ScheduleSpec
 
 CYCLE_TASK = "mtf.run_cycle"
 TPSL_TASK = "mtf.recalc_tpsl"
@@ -25,29 +25,21 @@ TPSL_ENTRY = "tpsl:sweep"
 TPSL_OFFSET_SECONDS = 30
 
 
-def cycle_entry_name(profile: str) -> str:
-    return f"cycle:{profile}"
-
-
-def cycle_options(settings: Settings) -> dict[str, Any]:
-    return {
-        "queue": "mtf",
-        "countdown": settings.beat_offset_seconds,
-        "expires": settings.beat_offset_seconds + settings.beat_expires_seconds,
-        "ignore_result": True,
-    }
+def seed_defaults(settings: Settings) -> ScheduleSpec:
+    """The definition of the schedules seeded from MTF_SCHEDULE_PROFILES (name and profile
+    are filled per profile): every minute, on the close, after the beat offset."""
+    return ScheduleSpec(
+        name="seed",
+        profile=settings.profile,
+        cadence="* * * * *",
+        offset_seconds=float(settings.beat_offset_seconds),
+        catchup_window_seconds=settings.catchup_window_seconds,
+    )
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """The static schedule (RedBeat loads it into Redis at start)."""
+    """The static entries (RedBeat keeps them in Redis and beat restores them when lost)."""
     entries: dict[str, dict[str, Any]] = {}
-    for profile in settings.schedule_profiles:
-        entries[cycle_entry_name(profile)] = {
-            "task": CYCLE_TASK,
-            "schedule": crontab(minute="*"),
-            "kwargs": {"profile": profile},
-            "options": cycle_options(settings),
-        }
     every = settings.tpsl_every_minutes
     entries[TPSL_ENTRY] = {
         "task": TPSL_TASK,

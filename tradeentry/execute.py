@@ -10,6 +10,7 @@ second one. Dry-run takes the same path and stops before the exchange call.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,8 +104,13 @@ def place_decision(
     candles: CandleReader,
     live_trading: bool,
     now_ms: int,
+    stale: Callable[[], str | None] = lambda: None,
 ) -> dict[str, Any]:
-    """Plan and record (dry-run) or plan and send (live) one decision, at most once."""
+    """Plan and record (dry-run) or plan and send (live) one decision, at most once.
+
+    `stale()` says why the decision may no longer act (None: it may); it is asked before
+    planning and again just before sending, and a stale decision is recorded `stale`. An order
+    already sent by an earlier attempt is still adopted: that is bookkeeping, not a new entry."""
     cid = client_order_id(decision.decision_key)
     with bind(run_id=decision.run_id, decision_key=decision.decision_key):
         row, created = ledger.claim(decision, cid)
@@ -133,6 +139,10 @@ def place_decision(
             sent = _find(exchange, decision.symbol, cid)
             if sent is not None:
                 return _submitted(decision, cid, sent, row.plan, ledger, config)
+        why = stale()
+        if why is not None:
+            log.warning("decision %s not placed: %s", decision.decision_key, why)
+            return _final(ledger, decision, cid, "stale", {}, why)
         try:
             outcome = plan_decision(signal_of(decision), exchange, config, candles, now_ms)
         except (TransientError, RateLimitError):
@@ -180,6 +190,10 @@ def place_decision(
         if exchange.name != "paper" and not live_trading:
             log.warning("decision %s blocked: %s", decision.decision_key, LIVE_SWITCH_OFF)
             return _final(ledger, decision, cid, "blocked", plan, LIVE_SWITCH_OFF)
+        why = stale()
+        if why is not None:
+            log.warning("decision %s not sent: %s", decision.decision_key, why)
+            return _final(ledger, decision, cid, "stale", plan, why)
         ledger.update(decision.decision_key, plan=plan)  # a retry after a crash needs the plan
         try:
             order = _send(exchange, outcome, cid, config)

@@ -27,6 +27,7 @@ STATUSES = (
     "expired",
     "rejected",
     "error",
+    "stale",
 )
 #: Statuses of an entry that was sent (and so may have become a position).
 ENTERED = ("submitted", "fallback_submitted", "filled", "expired")
@@ -48,6 +49,8 @@ class Decision:
     as_of_ms: int
     # The trade-entry profile version of the run (None: not carried, e.g. a task sent by hand).
     entry_digest: str | None = None
+    # No entry is sent after this time (epoch ms): the decision's minute is then stale.
+    deadline_ms: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -60,8 +63,7 @@ class Decision:
             raise InvalidDecision(
                 f"a decision is a mapping with {', '.join(fields)}; got {type(data).__name__}"
             )
-        optional = {"entry_digest"}
-        problems = [f"missing {k}" for k in fields if k not in data and k not in optional]
+        problems = [f"missing {k}" for k in fields if k not in data and k not in _OPTIONAL]
         problems += [f"unknown field {k!r}" for k in data if k not in cls.__dataclass_fields__]
         for key, kinds, wanted in _FIELD_TYPES:
             if key in data and _wrong_type(data[key], kinds, wanted):
@@ -104,7 +106,9 @@ _FIELD_TYPES: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
     ("dry_run", bool, "a boolean"),
     ("as_of_ms", int, "an integer (epoch ms)"),
     ("entry_digest", (str, type(None)), "a string or null"),
+    ("deadline_ms", (int, type(None)), "an integer (epoch ms) or null"),
 )
+_OPTIONAL = ("entry_digest", "deadline_ms")
 
 
 class OrderLedger:

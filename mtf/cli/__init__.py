@@ -18,6 +18,7 @@ from mtf.cli import (
     db_cmd,
     diagnose_cmd,
     flower_cmd,
+    health_cmd,
     klines_cmd,
     metrics_cmd,
     plan_cmd,
@@ -76,6 +77,7 @@ main.add_command(account_cmd.account)
 main.add_command(flower_cmd.flower)
 main.add_command(backtest_cmd.backtest)  # with its sweep commands (sweep_cmd)
 assert sweep_cmd.sweep_cmd.name == "sweep"
+main.add_command(health_cmd.health_cmd)
 
 for _ep in entry_points(group="mtf.cli"):
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 
 import click
 from rich.table import Table
@@ -27,6 +29,7 @@ def list_(limit: int, profile: str | None) -> None:
     table = Table(
         "run",
         "profile",
+        "schedule",
         "as of",
         "mode",
         "status",
@@ -42,6 +45,7 @@ def list_(limit: int, profile: str | None) -> None:
         table.add_row(
             row.run_id[:8],
             row.profile,
+            row.schedule or "-",
             f"{row.as_of:%Y-%m-%dT%H:%MZ}" if row.as_of else "-",
             "dry-run" if row.dry_run else "live",
             row.status,
@@ -86,6 +90,46 @@ def show(run_id: str, symbol: str | None, as_json: bool) -> None:
         click.echo(f"{row.status}: {row.detail}")
         return
     click.echo(json.dumps(row.response, indent=2) if as_json else compact_summary(row.response))
+
+
+@runs.command("wait")
+@click.argument("run_id")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait at most.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full run response.")
+def wait(run_id: str, timeout: float, as_json: bool) -> None:
+    """Wait until run RUN_ID (the id `celery call` or `mtf schedules trigger` printed) ends;
+    print its summary. Exit 0 when it completed, 1 for any other outcome, 3 on timeout."""
+    from mtf.runs import FINAL
+
+    svc = services_or_exit()
+    deadline = time.monotonic() + timeout
+    row = None
+    while time.monotonic() < deadline:
+        row = svc.runs.find(run_id)
+        if row is not None and row.status in FINAL:
+            break
+        time.sleep(0.5)
+    if row is None:
+        fail(f"no run {run_id!r} recorded within {timeout:.0f} s (is a worker running?)", 3)
+    assert row is not None
+    if row.status not in FINAL:
+        fail(f"run {row.run_id} still {row.status} after {timeout:.0f} s", 3)
+    response = row.response or {"status": row.status, "message": row.detail, "run": {}}
+    if as_json:
+        click.echo(json.dumps({"run_id": row.run_id, "outcome": row.status, **response}))
+    elif row.response is not None:
+        click.echo(compact_summary(row.response))
+    else:
+        click.echo(f"{row.status}: {row.detail}")
+    sys.exit(0 if row.status == "completed" else 1)
+
+
+@runs.command("reap")
+def reap() -> None:
+    """End runs past their deadline now (beat does it every few seconds)."""
+    svc = services_or_exit()
+    for r in svc.runs.reap():
+        click.echo(f"{r.run_id} {r.was} -> {r.status}: {r.detail}")
 
 
 @click.group()

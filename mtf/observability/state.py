@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from infra import clock
 from infra.db import engine_session
-from infra.models import PositionGuardRow, RunRow
+from infra.models import PositionGuardRow, RunRow, ScheduleRow
 from infra.settings import Settings
 from tradeentry.config import TradeEntryConfigError, load_trade_entry
 from tradeentry.equity import AccountSnapshot, snapshots
@@ -99,7 +99,7 @@ class StateCollector(Collector):
         )
         scheduled = GaugeMetricFamily(
             "mtf_profile_scheduled",
-            "1 for the profiles beat runs every minute (MTF_SCHEDULE_PROFILES).",
+            "1 for the profiles an active (not paused, not expired) schedule runs.",
             labels=["profile"],
         )
         query = (
@@ -107,12 +107,17 @@ class StateCollector(Collector):
             .where(RunRow.status == "completed")
             .group_by(RunRow.profile)
         )
+        active = select(ScheduleRow.profile).where(
+            ScheduleRow.paused.is_(False),
+            (ScheduleRow.expires_at.is_(None)) | (ScheduleRow.expires_at > clock.now()),
+        )
         with engine_session(self.engine) as s:
             finished = {profile: at for profile, at in s.execute(query)}
-        for profile in sorted(set(finished) | set(self.settings.schedule_profiles)):
+            profiles = sorted(set(s.scalars(active)))
+        for profile in sorted(set(finished) | set(profiles)):
             at = finished.get(profile)
             last.add_metric([profile], at.timestamp() if at is not None else 0)
-        for profile in self.settings.schedule_profiles:
+        for profile in profiles:
             scheduled.add_metric([profile], 1)
         yield from (last, scheduled)
 

@@ -9,6 +9,7 @@ clock moves on at wall-clock speed from the decision's `as_of`. Bitmart runs on 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task
@@ -17,10 +18,11 @@ from infra import clock
 from mtf.celery_app import app
 from mtf.contracts import ensure_contracts
 from mtf.services import Services, services
+from mtf.staleness import decision_stale_after_ms
 from mtf.tasks.tpsl import recalc_tpsl
 from mtf.versions import ProfileVersionMismatch, trade_entry_for
 from providers.port import Exchange, ExchangeError, RateLimitError, TransientError
-from providers.timeframes import Timeframe
+from providers.timeframes import Timeframe, iso
 from tradeentry.config import TradeEntryConfigError, load_trade_entry
 from tradeentry.execute import place_decision, record_error
 from tradeentry.follow import FOLLOWED, follow_entry
@@ -94,6 +96,7 @@ def place_order(self: Task, decision: Any = None, **unknown: Any) -> dict[str, A
         candles=candles,
         live_trading=svc.settings.live_trading,
         now_ms=now_ms,
+        stale=staleness_check(svc, d),
     )
     if out["status"] in FOLLOWED:
         # Also on a duplicate delivery: the first one may have died before scheduling it (a
@@ -101,6 +104,31 @@ def place_order(self: Task, decision: Any = None, **unknown: Any) -> dict[str, A
         token = svc.ledger.new_watcher(d.decision_key)
         _watch_later(self, d.decision_key, offset, 0.0 if not out.get("duplicate") else 1.0, token)
     return out
+
+
+def staleness_check(svc: Services, d: Decision) -> Callable[[], str | None]:
+    """Why `d` may no longer send an entry, by the shared clock (None: it may).
+
+    The deadline comes with the decision (its run's minute plus its stale-after age). A
+    decision without one is given half its timeframe from its minute, except on the paper
+    exchange, whose clock is the decision's own minute (a replay never goes stale)."""
+    deadline = d.deadline_ms
+    if deadline is None:
+        if d.exchange == "paper":
+            return lambda: None
+        deadline = d.as_of_ms + decision_stale_after_ms(svc.settings, d.timeframe)
+
+    def stale() -> str | None:
+        now = clock.now_ms()
+        if now <= deadline:
+            return None
+        age_s, late_s = (now - d.as_of_ms) / 1000, (now - deadline) / 1000
+        return (
+            f"stale: the decision of {iso(d.as_of_ms)} is {age_s:.1f} s old, {late_s:.1f} s "
+            f"past its deadline {iso(deadline)}; no entry sent"
+        )
+
+    return stale
 
 
 @app.task(name="mtf.watch_order", bind=True, acks_late=True, ignore_result=True, **RETRY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from infra.db import engine_session, get_engine
 from infra.models import OrderRow, RunResultRow, RunRow
 from tests.integration.support import prepare_cluster
-from tests.integration.workers import Cluster, cluster, wait_for
+from tests.integration.workers import CELERY, REPO, Cluster, cluster, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -84,6 +85,20 @@ def test_celery_call_runs_a_cycle_through_the_chord(live: Cluster) -> None:
         o["decision_key"] for o in response["orders"]["enqueued"]
     }
     assert "mtf.place_order" in live.log("worker")
+    # the id `celery call` printed leads to the run's full response
+    waited = live.mtf("runs", "wait", task_id, "--json", "--timeout", "30")
+    assert waited.returncode == 0, waited.stderr
+    assert json.loads(waited.stdout)["run"]["ready"] == 12
+    result = subprocess.run(
+        [CELERY, "-A", "mtf", "result", task_id],
+        cwd=REPO,
+        env=live.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "summary_by_tf" in result.stdout and "'ready': 12" in result.stdout
     log = live.log("worker")
     assert "[success] always_long run" in log, "the compact summary is logged"
 
@@ -98,22 +113,51 @@ def test_bad_call_is_refused_with_a_clear_error(live: Cluster) -> None:
     wait_for(lambda: "InvalidRunRequest" in live.log("worker"), 20, what="error logged")
 
 
-def test_beat_produces_cycles(live: Cluster) -> None:
+def test_beat_runs_a_schedule_and_a_pause_holds(live: Cluster) -> None:
     live.worker()
-    enabled = live.mtf("schedules", "enable", "always_long", "--every", "3")
-    assert enabled.returncode == 0, enabled.stderr
-    listing = live.mtf("schedules", "list", "--json")
-    entries = [json.loads(line) for line in listing.stdout.splitlines()]
-    assert {"name": "cycle:always_long", "enabled": True}.items() <= next(
-        e for e in entries if e["name"] == "cycle:always_long"
-    ).items()
+    created = live.mtf(
+        "schedules",
+        "create",
+        "fast",
+        "--profile",
+        "always_long",
+        "--cadence",
+        "@every 5s",
+        "--offset",
+        "0",
+        "--stale-after",
+        "60",
+        "--json",
+    )
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["state"] == "active"
     live.beat()
 
-    def two_completed() -> list[RunRow] | None:
+    def completed() -> list[RunRow] | None:
         done = [r for r in runs(live.database_url) if r.status == "completed"]
         return done if len(done) >= 2 else None
 
-    done = wait_for(two_completed, 90, what="two beat cycles")
-    assert all(r.profile == "always_long" for r in done)
-    disabled = live.mtf("schedules", "disable", "always_long")
-    assert disabled.returncode == 0, disabled.stderr
+    done = wait_for(completed, 120, what="two scheduled cycles")
+    assert all(r.profile == "always_long" and r.schedule == "fast" for r in done)
+    times = [r.scheduled_for for r in done]
+    assert len(set(times)) == len(times), "no scheduled time runs twice"
+    assert all(t is not None and t.timestamp() % 5 == 0 for t in times)
+    assert all(r.lateness_ms is not None and r.lateness_ms < 30_000 for r in done)
+
+    paused = live.mtf("schedules", "pause", "fast", "--note", "maintenance")
+    assert paused.returncode == 0, paused.stderr
+    wait_for(
+        lambda: all(
+            r.status not in ("scheduled", "queued", "running") for r in runs(live.database_url)
+        ),
+        60,
+        what="runs in flight ended",
+    )
+    count = len(runs(live.database_url))
+    described = json.loads(live.mtf("schedules", "describe", "fast", "--json").stdout)
+    assert described["paused"] and described["note"] == "maintenance"
+    assert [c["action"] for c in described["changes"]][:2] == ["paused", "created"]
+    import time
+
+    time.sleep(12)
+    assert len(runs(live.database_url)) == count, "a paused schedule does not run"

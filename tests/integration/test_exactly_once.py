@@ -131,6 +131,9 @@ def decision(symbol: str) -> dict[str, object]:
         "exchange": "bitmart",
         "dry_run": False,
         "as_of_ms": candle + MINUTE,
+        # a trial may outlast the default staleness of a 1m decision (30 s after its minute);
+        # what it tests is redelivery, so its decision stays fresh for the whole trial
+        "deadline_ms": int(time.time() * 1000) + 10 * MINUTE,
     }
 
 

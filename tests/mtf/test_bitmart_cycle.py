@@ -66,8 +66,10 @@ def bitmart(
     svc = make_services(
         db_url, exchange="bitmart", universe_min_turnover=0, universe_min_age_hours=0
     )
-    # Bitmart runs on the fake's market clock (it replays 2023).
+    # Bitmart runs on the fake's market clock (it replays 2023), and so does the shared clock
+    # that judges staleness: the engine's "now" is the exchange's.
     svc._bitmart_exchange = bitmart_client(fake.transport(), TEST_CREDENTIALS, fake.now)
+    monkeypatch.setattr("infra.clock.now_ms", fake.now)
     return svc
 
 

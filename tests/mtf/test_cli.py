@@ -42,7 +42,7 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple
 def test_every_command_has_help(cli: CliRunner) -> None:
     commands = all_commands(main)
     assert ("run",) in commands and ("klines", "import") in commands
-    assert ("schedules", "enable") in commands, "the schedules plugin is registered"
+    assert ("schedules", "create") in commands, "the schedules plugin is registered"
     for path in commands:
         result = cli.invoke(main, [*path, "--help"])
         assert result.exit_code == 0, (path, result.output)

@@ -126,7 +126,15 @@ def test_a_sweep_counts_its_verdict_and_feeds_the_state_gauges(
         == stops + 1
     )
 
+    # the profiles beat runs are those of the active schedules (in the database)
+    from schedules.store import ScheduleSpec, ScheduleStore
+
+    schedules = ScheduleStore(svc.engine)
+    schedules.create(ScheduleSpec(name="micro", profile="always_long"), actor="test")
+    schedules.create(ScheduleSpec(name="held", profile="scalper_micro"), actor="test")
+    schedules.pause("held", actor="test", note="paused: not scheduled")
     state = scrape(build_registry(svc.engine, svc.settings))
+    assert ("mtf_profile_scheduled", (("profile", "scalper_micro"),)) not in state
     assert state[("mtf_state_up", ())] == 1
     assert state[("mtf_open_positions", (("exchange", "paper"),))] == 1
     assert state[("mtf_positions_unprotected", (("exchange", "paper"),))] == 0

@@ -157,7 +157,7 @@ def test_overlapping_run_is_recorded_as_skipped(
     assert started["status"] == "skipped"
     assert "other-run" in started["detail"]
     row = svc.runs.get(started["run_id"])
-    assert row is not None and row.status == "skipped" and "overlap lock" in (row.detail or "")
+    assert row is not None and row.status == "skipped" and "overlap lease" in (row.detail or "")
     with engine_session(svc.engine) as s:
         assert s.scalar(select(func.count()).select_from(RunResultRow)) == 0
 

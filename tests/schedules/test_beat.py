@@ -4,7 +4,7 @@ import pytest
 from celery.schedules import crontab
 
 from infra.settings import Settings
-from schedules.beat import beat_schedule, cycle_entry_name
+from schedules.beat import beat_schedule, seed_defaults
 
 
 def settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
@@ -13,36 +13,20 @@ def settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
     return Settings(_env_file=None)  # type: ignore[call-arg]
 
 
-def test_one_cycle_per_enabled_profile_every_minute(monkeypatch: pytest.MonkeyPatch) -> None:
-    s = settings(
-        monkeypatch,
-        MTF_SCHEDULE_PROFILES="scalper_micro,regular",
-        MTF_BEAT_OFFSET_SECONDS="7",
-        MTF_BEAT_EXPIRES_SECONDS="40",
-    )
-    entries = beat_schedule(s)
-    for profile in ("scalper_micro", "regular"):
-        entry = entries[cycle_entry_name(profile)]
-        assert entry["task"] == "mtf.run_cycle" and entry["kwargs"] == {"profile": profile}
-        assert entry["schedule"] == crontab(minute="*")
-        # held back after the close, dropped before the next minute, result not kept
-        assert entry["options"] == {
-            "queue": "mtf",
-            "countdown": 7,
-            "expires": 47,
-            "ignore_result": True,
-        }
+def test_cycles_are_not_static_entries(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = beat_schedule(settings(monkeypatch, MTF_SCHEDULE_PROFILES="scalper_micro,regular"))
+    assert not any(entry["task"] == "mtf.run_cycle" for entry in entries.values())
     assert entries["maintenance:cleanup"]["options"]["queue"] == "maintenance"
 
 
-def test_no_profiles_no_cycles(monkeypatch: pytest.MonkeyPatch) -> None:
-    entries = beat_schedule(settings(monkeypatch, MTF_SCHEDULE_PROFILES=""))
-    assert not any(name.startswith("cycle:") for name in entries)
-
-
-def test_expiry_stays_inside_the_minute(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(Exception, match="beat_expires_seconds"):
-        settings(monkeypatch, MTF_BEAT_EXPIRES_SECONDS="75")
+def test_seeded_schedules_run_every_minute_after_the_offset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = seed_defaults(
+        settings(monkeypatch, MTF_BEAT_OFFSET_SECONDS="7", MTF_CATCHUP_WINDOW_SECONDS="20")
+    )
+    assert (spec.cadence, spec.offset_seconds, spec.catchup_window_seconds) == ("* * * * *", 7, 20)
+    assert spec.overlap == "skip"
 
 
 def test_contract_sync_runs_daily_for_real_exchanges(monkeypatch: pytest.MonkeyPatch) -> None:
