@@ -122,14 +122,15 @@ def build_context(
     scheduled = run.scheduled_for if run is not None else None
     as_of_ms = _as_of_ms(task, request.as_of, scheduled)
     current_tf = request.current_tf.value if request.current_tf else None
-    # Staleness counts from the scheduled time, else from the request; a replay on the paper
-    # exchange (an explicit as_of) decides in market time and never goes stale, a replay on a
-    # real exchange is as old as its minute.
+    # Staleness counts from the scheduled time, else from the request. A replay (an explicit
+    # as_of) is about the past by design: it is validated and recorded, and its decisions carry
+    # no deadline, so `place_order` judges them by their own minute: on a real exchange a past
+    # minute is stale and nothing is sent; the paper exchange trades in the replay's time.
     due_ms: int | None
     if scheduled is not None:
         due_ms = to_ms(scheduled)
     elif request.as_of is not None:
-        due_ms = None if exchange == "paper" else as_of_ms
+        due_ms = None
     else:
         due_ms = requested_ms if requested_ms is not None else _now_ms()
     stale_after = (

@@ -66,10 +66,8 @@ def bitmart(
     svc = make_services(
         db_url, exchange="bitmart", universe_min_turnover=0, universe_min_age_hours=0
     )
-    # Bitmart runs on the fake's market clock (it replays 2023), and so does the shared clock
-    # that judges staleness: the engine's "now" is the exchange's.
+    # Bitmart runs on the fake's market clock (it replays 2023).
     svc._bitmart_exchange = bitmart_client(fake.transport(), TEST_CREDENTIALS, fake.now)
-    monkeypatch.setattr("infra.clock.now_ms", fake.now)
     return svc
 
 
@@ -123,6 +121,10 @@ def test_lagging_exchange_data_is_reported_stale(fake: FakeBitmart, bitmart: Any
 def test_orders_are_simulated_blocked_or_sent(
     fake: FakeBitmart, bitmart: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The replayed decisions are judged fresh by the exchange's clock (the engine's "now" is the
+    # exchange's here), within a stale-after age that covers the replay's steps.
+    monkeypatch.setattr("infra.clock.now_ms", fake.now)
+    monkeypatch.setattr(bitmart.settings, "stale_after_seconds", 120)
     at = START.replace(second=0)
     dry = cycle(bitmart, at, profile="always_long", symbols=["BTCUSDT"])
     assert dry["orders"]["count"] == 1

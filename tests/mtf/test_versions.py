@@ -159,10 +159,11 @@ def test_a_run_whose_trade_entry_changes_before_its_orders_places_none(
     finish = svc.runs.finish
     entries = profiles_dir.parent / "trade_entry"
 
-    def finish_then_redeploy(*args: Any) -> None:
-        finish(*args)
+    def finish_then_redeploy(*args: Any, **kwargs: Any) -> Any:
+        recorded = finish(*args, **kwargs)
         changed = changed_entry()
         (entries / "always_long.yaml").write_text(yaml.safe_dump(changed))
+        return recorded
 
     monkeypatch.setattr(svc.runs, "finish", finish_then_redeploy)
     started = run_cycle.apply(kwargs={"profile": "always_long", "symbols": ["BTCUSDT"]})
