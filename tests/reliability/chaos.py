@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from infra.db import dispose_engines, engine_session, get_engine
 from infra.models import OrderRow, PaperOrderRow, RunRow, ScheduleRow
+from tests.helpers import ALWAYS_LONG
 from tests.integration.support import prepare_cluster
 from tests.integration.workers import Cluster, cluster, wait_for
 from tests.servers import PostgresServer, RedisServer
@@ -42,16 +43,6 @@ STALE_AFTER_S = 20
 CATCHUP_S = 15
 OPEN = ("scheduled", "queued", "running", "buffered")
 ENTRY_STATUSES = ("simulated", "submitted", "fallback_submitted", "filled", "expired")
-ALWAYS_LONG = {
-    "name": "always_long",
-    "context_timeframes": ["5m"],
-    "execution_timeframes": ["1m"],
-    "history_bars": 60,
-    "timeframes": {
-        "5m": {"long": [{"gt": 0, "field": "close"}], "short": [{"lt": 0, "field": "close"}]},
-        "1m": {"long": [{"gt": 0, "field": "close"}], "short": [{"lt": 0, "field": "close"}]},
-    },
-}
 
 
 @dataclass
