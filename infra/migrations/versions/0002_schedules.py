@@ -1,7 +1,7 @@
 """schedules: definitions, change log, run accounting
 
 Revision ID: 0002_schedules
-Revises: 0006_ops
+Revises: 0003_backtests
 Create Date: 2026-12-02 08:46:23.439686
 """
 
@@ -14,7 +14,7 @@ import infra.models
 
 
 revision = '0002_schedules'
-down_revision = '0006_ops'
+down_revision = '0003_backtests'
 branch_labels = None
 depends_on = None
 
