@@ -573,3 +573,37 @@ class BacktestRow(Base):
         String(36), ForeignKey("backtest_sweeps.sweep_id", ondelete="CASCADE"), index=True
     )
     set_index: Mapped[int | None] = mapped_column(Integer)
+
+
+# --- market-data stream (mtf.stream) -------------------------------------------------------
+
+
+class StreamQuoteRow(Base):
+    """The newest top of book of a symbol as streamed (`futures/bookticker`)."""
+
+    __tablename__ = "stream_quotes"
+
+    symbol: Mapped[str] = mapped_column(String(40), primary_key=True)
+    bid: Mapped[Decimal]
+    ask: Mapped[Decimal]
+    bid_size: Mapped[Decimal]
+    ask_size: Mapped[Decimal]
+    exchange_ms: Mapped[int] = mapped_column(BigInteger)  # the exchange's time of the quote
+    received_ms: Mapped[int] = mapped_column(BigInteger)  # when the stream received it
+
+
+class StreamStatusRow(Base):
+    """What the stream leader reports, one row per stream (`market`, `private`): alive when
+    `heartbeat_ms` is recent; `complete_ms` is the newest minute boundary by which every covered
+    symbol's candles are stored."""
+
+    __tablename__ = "stream_status"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    leader: Mapped[str] = mapped_column(String(120))
+    heartbeat_ms: Mapped[int] = mapped_column(BigInteger)
+    connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    complete_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    symbols: Mapped[int] = mapped_column(Integer, default=0)
+    stale: Mapped[list[str]] = mapped_column(JSON, default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -214,6 +214,44 @@ class Settings(BaseSettings):
     )
     metrics_basic_auth: SecretStr = Field(
         SecretStr(""), description="user:password the metrics endpoint requires, when set."
+    # --- market-data stream (mtf stream) and account safety ------------------------------
+    bitmart_ws_url: str = Field(
+        "wss://openapi-ws-v2.bitmart.com",
+        description="Bitmart futures WebSocket host (public data on /api, private on /user).",
+    )
+    stream_topics_per_connection: int = Field(
+        300, ge=2, le=5000, description="Topics one stream connection carries (2 per symbol)."
+    )
+    stream_close_grace_ms: int = Field(
+        1500,
+        ge=0,
+        le=30_000,
+        description="Wait after a candle's end for a late frame before the time rule closes it.",
+    )
+    stream_stale_after_seconds: int = Field(
+        20, ge=2, le=600, description="A symbol without a kline frame this long is stale."
+    )
+    stream_quote_max_age_seconds: float = Field(
+        5.0, gt=0, le=600, description="A streamed quote older than this is not used."
+    )
+    stream_lease_seconds: int = Field(
+        15, ge=3, le=300, description="Stream leader lease; a standby takes over after it."
+    )
+    stream_reconcile_seconds: int = Field(
+        60, ge=10, le=3600, description="REST reconciliation of orders and positions, period."
+    )
+    stream_watch_poll_seconds: int = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="How often a resting entry is read while order pushes "
+        "are live (pushes trigger the other looks).",
+    )
+    dead_man_refresh_seconds: int = Field(
+        15, ge=2, le=600, description="Period of the cancel-all-after heartbeat."
+    )
+    position_mode: Literal["hedge_mode", "one_way_mode"] = Field(
+        "hedge_mode", description="The account's position mode; trading is refused on mismatch."
     )
 
     # --- logging --------------------------------------------------------------------------

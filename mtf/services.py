@@ -32,7 +32,9 @@ from providers.exchange_feed import ExchangeFeed
 from providers.klines import KlineStore
 from providers.marketdata import MarketData
 from providers.port import Exchange
+from providers.quotes import QuoteStore
 from providers.synthetic_feed import SyntheticFeed
+from providers.types import ContractSpec, TopOfBook
 from tradeentry.ledger import OrderLedger
 
 Clock = Callable[[], int]
@@ -118,9 +120,21 @@ class Services:
         with _lock:
             if self._bitmart_exchange is None:
                 self._bitmart_exchange = BitmartExchange.from_settings(
-                    self.settings, limiter=self.limiter
+                    self.settings,
+                    limiter=self.limiter,
+                    specs=self.bitmart_spec,
+                    quotes=self.streamed_quote,
                 )
             return self._bitmart_exchange
+
+    def bitmart_spec(self, symbol: str) -> ContractSpec | None:
+        """A contract spec as synced daily from Bitmart (no request per cycle)."""
+        return self.contracts.find_from(symbol, "bitmart")
+
+    def streamed_quote(self, symbol: str) -> TopOfBook | None:
+        """The stream's recent top of book of `symbol`, if any (see `mtf stream`)."""
+        max_age = int(self.settings.stream_quote_max_age_seconds * 1000)
+        return QuoteStore(self.engine).fresh(symbol, cluster_clock.now_ms(), max_age)
 
     def run_lock(self, profile: str) -> LeaseLock:
         return LeaseLock(self.engine, run_lock_name(profile), self.settings.run_lock_ttl_seconds)

@@ -59,6 +59,12 @@ class ContractStore:
         except NotFoundError:
             return None
 
+    def find_from(self, symbol: str, source: str) -> ContractSpec | None:
+        """The stored spec of `symbol` if it was synced from `source`."""
+        with engine_session(self.engine) as session:
+            row = session.get(ContractRow, symbol)
+            return _to_spec(row) if row is not None and row.source == source else None
+
     def source_of(self, symbol: str) -> tuple[str, dict[str, Any]] | None:
         """(source, params) of a stored contract."""
         with engine_session(self.engine) as session:

@@ -21,6 +21,8 @@ from providers.timeframes import Timeframe
 _T = table_of(KlineRow)
 _COLS = (_T.c.open_time_ms, _T.c.open, _T.c.high, _T.c.low, _T.c.close, _T.c.volume)
 _BATCH = 2000
+#: (symbol, open time ms, open, high, low, close, volume)
+Bar = tuple[str, int, float, float, float, float, float]
 
 
 def _candles(symbol: str, timeframe: Timeframe, rows: Sequence[Any]) -> Candles:
@@ -176,6 +178,30 @@ class KlineStore:
 
     def upsert_many(self, blocks: Iterable[Candles]) -> int:
         return sum(self.upsert(block) for block in blocks)
+
+    def upsert_bars(
+        self,
+        timeframe: Timeframe,
+        bars: Iterable[tuple[str, int, float, float, float, float, float]],
+    ) -> int:
+        """Insert or replace candles of many symbols in one transaction: rows of (symbol,
+        open time, open, high, low, close, volume)."""
+        rows = [
+            {
+                "symbol": s,
+                "timeframe": timeframe.value,
+                "open_time_ms": t,
+                "open": o,
+                "high": h,
+                "low": lo,
+                "close": c,
+                "volume": v,
+            }
+            for s, t, o, h, lo, c, v in bars
+        ]
+        if rows:
+            self._upsert_rows(rows)
+        return len(rows)
 
     def _upsert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         dialect = self.engine.dialect.name

@@ -2,8 +2,13 @@
 
 Orders are checked against the contract's rules before they are sent (tick, volume step and
 limits, leverage bounds: `InvalidOrderError` names the rule). Contract specs used for those
-checks are cached for `spec_ttl_s`; when the exchange still rejects an order on a rule, the
-spec is fetched again and checked once more, so a changed rule is reported by name.
+checks (and for a contract's listing time when candles are fetched) come from `specs`, the
+contracts synced daily into the store, else from contract details, cached for `spec_ttl_s`;
+when the exchange still rejects an order on a rule, the spec is fetched again and checked once
+more, so a changed rule is reported by name.
+
+`quotes`, when given, supplies a recent streamed top of book; the depth endpoint is asked only
+when it has none.
 
 Every order and TP/SL is sent with a client order id (generated when the caller gives none),
 which makes resending it safe: a copy the exchange already holds is refused with 40050 and
@@ -59,6 +64,8 @@ from providers.types import (
 log = logging.getLogger("providers.bitmart")
 
 Clock = Callable[[], int]
+SpecLookup = Callable[[str], ContractSpec | None]
+QuoteLookup = Callable[[str], TopOfBook | None]
 #: Codes of rejections a changed contract rule can explain (precision, range, leverage).
 _RULE_CODES = frozenset({40029, 40030, 40040, 40043, 40044})
 _FINISHED_CODES = frozenset({40035, 40036, 40037})
@@ -87,6 +94,8 @@ class BitmartExchange:
         spec_ttl_s: float = 60.0,
         max_klines: int = 100_000,
         client_id_prefix: str = "mtf",
+        specs: SpecLookup | None = None,
+        quotes: QuoteLookup | None = None,
     ) -> None:
         if not (client_id_prefix.isascii() and client_id_prefix.isalnum()):
             raise ValueError(f"client_id_prefix must be letters/digits, got {client_id_prefix!r}")
@@ -99,6 +108,8 @@ class BitmartExchange:
         self.max_klines = max_klines
         self.client_id_prefix = client_id_prefix
         self._specs: dict[str, tuple[float, ContractSpec]] = {}
+        self.stored_spec = specs
+        self.streamed_quote = quotes
 
     @classmethod
     def from_settings(
@@ -108,6 +119,8 @@ class BitmartExchange:
         transport: httpx.BaseTransport | None = None,
         limiter: RateLimiter | None = None,
         clock: Clock = wall_clock_ms,
+        specs: SpecLookup | None = None,
+        quotes: QuoteLookup | None = None,
     ) -> BitmartExchange:
         """An adapter on `bitmart_base_url` with the configured credentials, paced by the
         Redis limiter at `redis_url` (shared by every worker) unless `limiter` is given."""
@@ -122,7 +135,7 @@ class BitmartExchange:
             ),
             sync_time=True,
         )
-        return cls(client, clock=clock)
+        return cls(client, clock=clock, specs=specs, quotes=quotes)
 
     def __repr__(self) -> str:
         return f"BitmartExchange({self.client!r})"
@@ -167,7 +180,12 @@ class BitmartExchange:
         return mapping.candles(symbol, timeframe, closed)
 
     def top_of_book(self, symbol: str) -> TopOfBook:
-        """Best bid/ask from the depth snapshot, marked at the contract's index price."""
+        """The streamed book ticker when a recent one is at hand (marked at its mid), else
+        best bid/ask from the depth snapshot, marked at the contract's index price."""
+        if self.streamed_quote is not None:
+            streamed = self.streamed_quote(symbol)
+            if streamed is not None:
+                return streamed
         depth = self.client.depth(symbol)
         spec = self.contract(symbol)
         mark = spec.index_price or spec.last_price
@@ -394,6 +412,9 @@ class BitmartExchange:
         cached = self._specs.get(symbol)
         if cached is not None and time.monotonic() - cached[0] < self.spec_ttl_s:
             return cached[1]
+        stored = self.stored_spec(symbol) if self.stored_spec is not None else None
+        if stored is not None:
+            return self._remember(stored)
         return self.contract(symbol)
 
     def _remember(self, spec: ContractSpec) -> ContractSpec:
