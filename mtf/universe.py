@@ -75,9 +75,23 @@ def resolve(ctx: RunContext, svc: Services) -> dict[str, Any]:
             if not ctx.skip_open_state_filter:
                 busy = snapshot.busy_symbols()
                 excluded.update({s: why for s, why in busy.items() if s in symbols})
+    if orders_blocked is None and not ctx.dry_run and ctx.exchange != "paper":
+        orders_blocked = _position_mode_refusal(svc, ctx)
+        if orders_blocked:
+            errors.append({"symbol": None, "error": orders_blocked})
     return {
         "symbols": [s for s in symbols if s not in excluded],
         "excluded": excluded,
         "errors": errors,
         "orders_blocked": orders_blocked,
     }
+
+
+def _position_mode_refusal(svc: Services, ctx: RunContext) -> str | None:
+    """A live run on an account whose position mode differs from the configured one places
+    no new orders (see `mtf.stream.guard`)."""
+    if not svc.settings.live_trading:
+        return None
+    from mtf.stream.guard import check_position_mode
+
+    return check_position_mode(svc.exchange(ctx.exchange), svc.settings.position_mode)

@@ -76,8 +76,10 @@ def follow_entry(
     config: TradeEntryConfig,
     now_ms: int,
     look: int = 0,
+    idle_poll_seconds: float | None = None,
 ) -> FollowResult:
-    """The `look`-th look at the entry of `row` (a ledger row in a FOLLOWED status)."""
+    """The `look`-th look at the entry of `row` (a ledger row in a FOLLOWED status); see
+    `decide_watch` for `idle_poll_seconds`."""
     if row.status not in FOLLOWED:
         return FollowResult(row.status, f"entry is {row.status}; nothing to follow")
     plan = row.plan
@@ -97,7 +99,7 @@ def follow_entry(
         book = exchange.top_of_book(row.symbol)
     w = config.watcher
     polling = Polling(w.poll_seconds, w.backoff, w.max_poll_seconds)
-    decision = decide_watch(order, zone, book, now_ms, rule, polling, look)
+    decision = decide_watch(order, zone, book, now_ms, rule, polling, look, idle_poll_seconds)
     log.info(
         "entry %s (%s): %s, %s",
         row.decision_key,

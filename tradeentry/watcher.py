@@ -61,9 +61,12 @@ def decide_watch(
     fallback: FallbackRule,
     poll_seconds: float | Polling,
     look: int = 0,
+    idle_poll_seconds: float | None = None,
 ) -> WatchDecision:
     """What to do with a resting entry order now, at its `look`-th look (waits grow with it,
-    except inside the end-of-zone window)."""
+    except inside the end-of-zone window). `idle_poll_seconds` (when order pushes wake the
+    watcher up) spaces the looks before the fallback window at least that much; inside it, the
+    book is watched every poll."""
     polling = poll_seconds if isinstance(poll_seconds, Polling) else Polling(poll_seconds)
     poll_seconds = polling.first
     if order.status is OrderStatus.FILLED:
@@ -93,10 +96,13 @@ def decide_watch(
             WatchAction.WAIT, f"no fallback: {why_not}", min(poll_seconds, remaining_s)
         )
     until_window = remaining_s - window if fallback.enabled else remaining_s
+    wait = polling.wait(look)
+    if idle_poll_seconds is not None:
+        wait = max(wait, idle_poll_seconds)
     return WatchDecision(
         WatchAction.WAIT,
         f"resting, {remaining_s:.0f}s left",
-        max(0.5, min(polling.wait(look), until_window)),
+        max(0.5, min(wait, until_window)),
     )
 
 

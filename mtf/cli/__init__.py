@@ -26,6 +26,7 @@ from mtf.cli import (
     run_cmd,
     runs_cmd,
     sweep_cmd,
+    stream_cmd,
 )
 from mtf.rules.profile import available_profiles, unknown_profiles
 
@@ -78,6 +79,7 @@ main.add_command(flower_cmd.flower)
 main.add_command(backtest_cmd.backtest)  # with its sweep commands (sweep_cmd)
 assert sweep_cmd.sweep_cmd.name == "sweep"
 main.add_command(health_cmd.health_cmd)
+main.add_command(stream_cmd.stream)
 
 for _ep in entry_points(group="mtf.cli"):
     try:

@@ -19,6 +19,8 @@ from mtf.celery_app import app
 from mtf.contracts import ensure_contracts
 from mtf.services import Services, services
 from mtf.staleness import decision_stale_after_ms
+from mtf.stream.guard import check_position_mode
+from mtf.stream.status import private_stream_live
 from mtf.tasks.tpsl import recalc_tpsl
 from mtf.versions import ProfileVersionMismatch, trade_entry_for
 from providers.port import Exchange, ExchangeError, RateLimitError, TransientError
@@ -84,6 +86,10 @@ def place_order(self: Task, decision: Any = None, **unknown: Any) -> dict[str, A
         return record_error(d, svc.ledger, f"cannot sync {d.exchange} contracts: {exc}")
     exchange = svc.exchange(d.exchange, clock=lambda: d.as_of_ms)
     now_ms = d.as_of_ms if d.exchange == "paper" else wall_ms()
+    if d.exchange != "paper" and not d.dry_run and svc.settings.live_trading:
+        refused = check_position_mode(exchange, svc.settings.position_mode)
+        if refused:
+            return record_error(d, svc.ledger, refused)
 
     def candles(tf: Timeframe, limit: int) -> Any:
         return svc.market.closed_candles(d.symbol, tf, now_ms, limit)
@@ -138,9 +144,14 @@ def watch_order(
     clock_offset_ms: int = 0,
     token: str | None = None,
     look: int = 0,
+    follow_up: bool = True,
 ) -> dict[str, Any]:
     """One look at a resting entry; schedules the next look (later each time), or the TP/SL
-    sweep on a fill. A chain whose `token` is no longer the entry's watcher stops."""
+    sweep on a fill. A chain whose `token` is no longer the entry's watcher stops.
+
+    While Bitmart's order pushes are live (`mtf stream`), a push triggers a look at once
+    (`follow_up=False`: it schedules nothing, the entry's chain goes on), and the chain's looks
+    before the fallback window are at least `MTF_STREAM_WATCH_POLL_SECONDS` apart."""
     svc = services()
     row = svc.ledger.get(decision_key)
     if row is None:
@@ -155,7 +166,10 @@ def watch_order(
     if row.exchange == "paper":
         # The paper exchange fills from stored candles: bring them up to its clock.
         svc.market.closed_candles(row.symbol, Timeframe.M1, now_ms, 5)
-    result = follow_entry(row, exchange, svc.ledger, config, now_ms, look)
+    idle = None
+    if row.exchange == "bitmart" and private_stream_live(svc.engine):
+        idle = float(svc.settings.stream_watch_poll_seconds)
+    result = follow_entry(row, exchange, svc.ledger, config, now_ms, look, idle)
     if result.protect:
         recalc_tpsl.apply_async(
             kwargs={
@@ -165,7 +179,7 @@ def watch_order(
             },
             queue="tpsl",
         )
-    elif result.next_in_s is not None:
+    elif result.next_in_s is not None and follow_up:
         _watch_later(self, decision_key, clock_offset_ms, result.next_in_s, token, look + 1)
     return {"decision_key": decision_key, **result.to_dict()}
 
