@@ -26,6 +26,7 @@ from providers.bitmart.ws.messages import Bar, BookTicker, KlineUpdate, Message
 from providers.bitmart.ws.requests import BOOKTICKER, KLINE_1M, topic_of
 from providers.candles import Candles
 from providers.klines import KlineStore
+from providers.marketdata import has_holes
 from providers.port import ExchangeError
 from providers.quotes import Quote, QuoteStore
 from providers.timeframes import Timeframe
@@ -310,23 +311,24 @@ class MarketStream:
         (and the longer candles over the repaired span); the series is then contiguous."""
         state = self.states[symbol]
         last_closed = M1.last_closed_open_ms(self.clock())
-        newest = self.klines.newest_open_ms(symbol, M1)
-        start = last_closed - (self.history_bars - 1) * STEP
-        if newest is not None:
-            start = max(start, newest + STEP)
+        first = last_closed - (self.history_bars - 1) * STEP
+        window = self.klines.load_range(symbol, M1, first, last_closed + STEP)
+        start = first
+        if state.contiguous is not None and state.contiguous >= first:
+            start = state.contiguous + STEP
+        elif len(window) and window.open_time[0] == first and not has_holes(window):
+            start = int(window.open_time[-1]) + STEP
         if start <= last_closed:
             fetched = self.repair_rest(symbol, start, last_closed + STEP)
             self.repairs += 1
             if len(fetched):
                 self.klines.upsert(fetched)
             self._aggregate_span(symbol, start, last_closed + STEP)
-        stored = self.klines.load_range(
-            symbol, M1, last_closed - self.history_bars * STEP, last_closed + STEP
-        )
-        state.stored = stored.last_open_ms
+            window = self.klines.load_range(symbol, M1, first, last_closed + STEP)
+        state.stored = window.last_open_ms
         # The span is now as complete as the exchange has it; a hole it cannot fill shows up
         # in the cycle as `candle_gap`, not as an endless repair.
-        state.contiguous = stored.last_open_ms
+        state.contiguous = window.last_open_ms
 
     def _aggregate_span(self, symbol: str, start: int, end: int) -> None:
         for tf in self.aggregated:

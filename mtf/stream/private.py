@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from infra import clock as infra_clock
 from infra.settings import Settings
 from mtf.stream.status import PRIVATE, StatusStore, StreamStatus
 from providers.bitmart.credentials import Credentials
@@ -70,7 +71,8 @@ class PrivateStream:
             c.api_key.get_secret_value(),
             c.secret.get_secret_value(),
             c.memo.get_secret_value(),
-            self.clock(),
+            # The exchange checks the login's timestamp against its own (real) time.
+            infra_clock.now_ms(),
         )
 
     async def run(self) -> None:
@@ -124,9 +126,10 @@ class PrivateStream:
     def _positions(self, update: PositionUpdate) -> None:
         for row in update.positions:
             key = (row.symbol, row.position_type)
-            before = self.sizes.get(key)
+            # Unknown counts as flat: a position first seen open gets its sweep too.
+            before = self.sizes.get(key, Decimal(0))
             self.sizes[key] = row.hold_volume
-            if before is not None and before != row.hold_volume:
+            if before != row.hold_volume:
                 log.info("position %s %d: %s -> %s", row.symbol, key[1], before, row.hold_volume)
                 self._send("mtf.recalc_tpsl", {"exchange": EXCHANGE, "symbol": row.symbol}, "tpsl")
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import SecretStr
 
 from providers.bitmart import BitmartClient, BitmartExchange, Credentials, InMemoryRateLimiter
-from providers.port import Exchange
 from tests.providers.bitmart.fake.credentials import Credentials as FakeCredentials
 from tests.providers.bitmart.fake.market import Endpoint
 
 
 def bitmart_client(
-    endpoint: Endpoint, creds: FakeCredentials, clock: Callable[[], int]
-) -> Exchange:
+    endpoint: Endpoint, creds: FakeCredentials, clock: Callable[[], int], **options: Any
+) -> BitmartExchange:
     """The real Bitmart adapter, talking the wire format to the fake server: over HTTP when
     `endpoint` is its URL, in-process when it is its transport."""
     credentials = Credentials(
@@ -29,4 +29,4 @@ def bitmart_client(
             transport=endpoint,
             limiter=InMemoryRateLimiter(),
         )
-    return BitmartExchange(client, clock=clock)
+    return BitmartExchange(client, clock=clock, **options)

@@ -54,6 +54,7 @@ class Seen:
     code: int | None
     fault: str | None
     wall_ms: int
+    query: tuple[tuple[str, str], ...] = ()
 
 
 class FakeBitmart:
@@ -162,7 +163,15 @@ class FakeBitmart:
         with self._lock:
             reply = self._dispatch(method, path, dict(query or {}), lowered, body, client)
             self.seen.append(
-                Seen(method, path, reply.status, reply.code, reply.fault, self.wall.now())
+                Seen(
+                    method,
+                    path,
+                    reply.status,
+                    reply.code,
+                    reply.fault,
+                    self.wall.now(),
+                    tuple(sorted((query or {}).items())),
+                )
             )
         return reply
 
