@@ -93,6 +93,22 @@ def test_waits_poll_seconds_and_never_sleeps_past_the_fallback_window() -> None:
     assert end.wait_s == pytest.approx(3.0)  # wakes at the zone's end
 
 
+def test_with_order_pushes_it_sleeps_until_the_window_not_every_poll() -> None:
+    pushed = decide_watch(OPEN, ZONE, None, NOW, RULE, 5, idle_poll_seconds=60)
+    assert pushed.wait_s == 60  # a safety-net look; pushes bring the others
+    later = decide_watch(OPEN, ZONE, None, NOW + 60_000, RULE, 5, idle_poll_seconds=60)
+    assert later.wait_s == pytest.approx(40.0)  # wakes at the window's start
+    no_fallback = decide_watch(OPEN, ZONE, None, NOW, OFF, 5, idle_poll_seconds=60)
+    assert no_fallback.wait_s == 60
+    # inside the window the book is still watched every poll
+    book_ok = book("100.00", "100.02")
+    inside = decide_watch(OPEN, ZONE, book("99.0", "101.0"), ZONE.expires_ms - 15_000, RULE, 5, 60)
+    assert inside.action is WatchAction.WAIT and inside.wait_s == 5
+    assert decide_watch(OPEN, ZONE, book_ok, ZONE.expires_ms - 15_000, RULE, 5, 60).action is (
+        WatchAction.FALLBACK
+    )
+
+
 def test_falls_back_in_the_window_with_a_tight_spread_inside_the_zone() -> None:
     at = ZONE.expires_ms - 10_000
     tight = book("100.00", "100.02")
