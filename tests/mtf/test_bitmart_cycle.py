@@ -67,7 +67,9 @@ def bitmart(
         db_url, exchange="bitmart", universe_min_turnover=0, universe_min_age_hours=0
     )
     # Bitmart runs on the fake's market clock (it replays 2023).
-    svc._bitmart_exchange = bitmart_client(fake.transport(), TEST_CREDENTIALS, fake.now)
+    svc._bitmart_exchange = bitmart_client(
+        fake.transport(), TEST_CREDENTIALS, fake.now, specs=svc.bitmart_spec
+    )
     return svc
 
 
@@ -94,7 +96,9 @@ def test_first_cycle_syncs_contracts_then_fetches_only_closed_candles(
         "the forming candle is not stored"
     )
 
-    # one minute later: one request per symbol for the 1m candle that closed, none for 5m
+    # one minute later: one request per symbol for the 1m candle that closed, none for 5m,
+    # and no contract details (specs come from the daily sync, not a cache that expires)
+    details = len(fake.requests("/contract/public/details"))
     before = len(fake.requests(KLINE))
     fake.advance(60_000)
     cycle(bitmart, at + timedelta(minutes=1))
@@ -104,6 +108,7 @@ def test_first_cycle_syncs_contracts_then_fetches_only_closed_candles(
     fake.set_time(int((at + timedelta(minutes=5, seconds=30)).timestamp() * 1000))
     cycle(bitmart, at + timedelta(minutes=5))
     assert len(fake.requests(KLINE)) - before == 4
+    assert len(fake.requests("/contract/public/details")) == details
     assert fake.rate_limited == 0 and fake.errors == []
 
 
