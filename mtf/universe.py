@@ -94,4 +94,7 @@ def _position_mode_refusal(svc: Services, ctx: RunContext) -> str | None:
         return None
     from mtf.stream.guard import check_position_mode
 
-    return check_position_mode(svc.exchange(ctx.exchange), svc.settings.position_mode)
+    try:
+        return check_position_mode(svc.exchange(ctx.exchange), svc.settings.position_mode)
+    except ExchangeError as exc:
+        return f"cannot read the account's position mode ({exc}); no new orders this cycle"

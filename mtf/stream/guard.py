@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,9 @@ log = logging.getLogger("mtf.stream")
 
 EXCHANGE = "bitmart"
 MODE_TTL_S = 600.0
-_checked: dict[int, tuple[float, str | None]] = {}
+_checked: weakref.WeakKeyDictionary[Any, tuple[float, str, str | None]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def position_mode_error(exchange: Exchange, expected: str) -> str | None:
@@ -49,19 +52,15 @@ def position_mode_error(exchange: Exchange, expected: str) -> str | None:
 
 
 def check_position_mode(exchange: Exchange, expected: str) -> str | None:
-    """`position_mode_error`, read once per process (again after `MODE_TTL_S`); an account
-    that cannot be read is reported too (nothing is traded on a guess)."""
-    key = id(exchange)
-    cached = _checked.get(key)
-    if cached is not None and time.monotonic() - cached[0] < MODE_TTL_S:
-        return cached[1]
-    try:
-        error = position_mode_error(exchange, expected)
-    except ExchangeError as exc:
-        return f"cannot read the account's position mode ({exc}); no new entries"
+    """`position_mode_error`, read once per process (again after `MODE_TTL_S`). A failed read
+    raises (`ExchangeError`): the caller retries or refuses, nothing is traded on a guess."""
+    cached = _checked.get(exchange)
+    if cached is not None and cached[1] == expected and time.monotonic() - cached[0] < MODE_TTL_S:
+        return cached[2]
+    error = position_mode_error(exchange, expected)
     if error:
         log.error("%s", error)
-    _checked[key] = (time.monotonic(), error)
+    _checked[exchange] = (time.monotonic(), expected, error)
     return error
 
 

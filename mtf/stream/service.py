@@ -25,7 +25,7 @@ from mtf.stream.private import Dispatch, PrivateStream
 from mtf.stream.status import StatusStore
 from providers.bitmart import Credentials
 from providers.candles import Candles
-from providers.port import AuthError
+from providers.port import AuthError, ExchangeError
 from providers.quotes import QuoteStore
 from providers.timeframes import Timeframe
 
@@ -160,9 +160,12 @@ class StreamService:
     async def _guard(self) -> None:
         settings = self.svc.settings
         if self._credentials() is not None:
-            error = await asyncio.to_thread(
-                check_position_mode, self.svc.exchange("bitmart"), settings.position_mode
-            )
+            try:
+                error = await asyncio.to_thread(
+                    check_position_mode, self.svc.exchange("bitmart"), settings.position_mode
+                )
+            except ExchangeError as exc:
+                error = f"cannot read the account's position mode: {exc}"
             if error:
                 log.error("stream: %s", error)
         while True:

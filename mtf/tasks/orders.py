@@ -87,7 +87,12 @@ def place_order(self: Task, decision: Any = None, **unknown: Any) -> dict[str, A
     exchange = svc.exchange(d.exchange, clock=lambda: d.as_of_ms)
     now_ms = d.as_of_ms if d.exchange == "paper" else wall_ms()
     if d.exchange != "paper" and not d.dry_run and svc.settings.live_trading:
-        refused = check_position_mode(exchange, svc.settings.position_mode)
+        try:
+            refused = check_position_mode(exchange, svc.settings.position_mode)
+        except (TransientError, RateLimitError):
+            raise  # the task retries
+        except ExchangeError as exc:
+            refused = f"cannot read the account's position mode ({exc}); not placed"
         if refused:
             return record_error(d, svc.ledger, refused)
 

@@ -163,3 +163,35 @@ def test_orders_are_simulated_blocked_or_sent(
     assert order.order_id == row.exchange_order_id and order.filled_size > 0
     (position,) = venue.positions("BTCUSDT")
     assert position.size == order.filled_size
+
+
+def test_live_entries_are_refused_when_the_position_mode_differs(
+    fake: FakeBitmart, bitmart: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bitmart.settings, "live_trading", True)
+    monkeypatch.setattr(bitmart.settings, "position_mode", "one_way_mode")  # the fake is hedge
+    at = START.replace(second=0)
+    run = cycle(bitmart, at, profile="always_long", symbols=["BTCUSDT"], dry_run=False)
+    assert run["status"] == "partial_success"
+    assert any("MTF_POSITION_MODE=one_way_mode" in e["error"] for e in run["errors"])
+    assert run["orders"]["count"] == 0
+    assert fake.requests("/contract/private/submit-order") == []
+    # an order task sent anyway (e.g. by hand) is refused with the same one-line reason
+    from mtf.tasks.orders import place_order
+    from tradeentry.ledger import Decision
+
+    decision = Decision(
+        "BTCUSDT:1m:1690891140000",
+        None,
+        "always_long",
+        "BTCUSDT",
+        "long",
+        "1m",
+        1690891140000,
+        "bitmart",
+        False,
+        int(at.timestamp() * 1000),
+    )
+    out = place_order.apply(kwargs={"decision": decision.to_dict()}).result
+    assert out["status"] == "error" and "MTF_POSITION_MODE=one_way_mode" in out["detail"]
+    assert fake.requests("/contract/private/submit-order") == []
