@@ -75,7 +75,7 @@ class Running:
             return
         if self.loop is not None and self.stop_event is not None:
             self.loop.call_soon_threadsafe(self.stop_event.set)
-            self.thread.join(timeout=30)
+            self.thread.join(timeout=90)
             assert not self.thread.is_alive(), "the stream service did not stop"
 
 

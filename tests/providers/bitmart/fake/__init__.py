@@ -13,8 +13,11 @@ funding rate, /system/time (the wall clock); assets, fee rate, position-v2 (hedg
 open orders, order detail, order history, trades (one per filled order), current TP/SL
 orders; submit/cancel orders, cancel-orders, submit-leverage, cancel-all-after,
 TP/SL submit/modify/cancel (also through submit-plan-order), position mode (hedge only).
+The WebSocket API is served by `ws.FakeBitmartWs` on the same market clock (per-topic acks,
+`access` login, pings, `items` klines, book tickers, order and position pushes, forced
+disconnects and silences).
 Not simulated: plain plan and trailing orders, one-way mode, liquidation, funding payments,
-transfers, position/position-risk/transaction-history and the WebSocket API.
+transfers, position/position-risk/transaction-history.
 """
 
 from .clocks import MarketClock, WallClock
