@@ -2,11 +2,11 @@
 and with the market-data stream (`mtf stream`), for 30, 150 and 600 symbols, on 1m and 5m
 closes.
 
-Three processes, as in production: the fake Bitmart (REST with its rate limits, and the
-WebSocket), the stream service (a leader on its own), and the engine running `scalper_micro`
-cycles in-process (the embedded pipeline; PostgreSQL store). Market time runs at real speed,
-offset into a fixed past day (every process reads it through `infra.clock`). The store is warm
-(previous cycles' candles are in; contracts synced).
+Processes as in production: the fake Bitmart (REST with its rate limits, and the WebSocket),
+the stream service (a leader on its own), and `scalper_micro` cycles run by `--workers` Celery
+worker processes (default 2, a private Redis; 0 runs them in-process), PostgreSQL store.
+Market time runs at real speed, offset into a fixed past day (every process reads it through
+`infra.clock`). The store is warm (previous cycles' candles are in; contracts synced).
 
 * REST only: the cycle starts 1 s after the close (the candle is published) and fetches what
   closed, one request per symbol and timeframe, paced by the limiter.
@@ -31,7 +31,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -210,15 +210,37 @@ def top_up(svc: Any, symbols: list[str], as_of_ms: int) -> None:
                 svc.klines.upsert(market.candles(symbol, tf, start, last + tf.ms))
 
 
-def run_cycle_at(svc: Any, close_ms: int) -> dict[str, Any]:
-    from mtf.tasks.cycle import run_cycle
+CYCLE = {"process_tp_sl": False, "skip_open_state_filter": True}
 
-    done = run_cycle.apply(
-        kwargs={"as_of": close_ms / 1000, "process_tp_sl": False, "skip_open_state_filter": True}
+
+def run_cycle_at(svc: Any, close_ms: int, sender: Any, recorder: Recorder) -> dict[str, Any]:
+    """One cycle deciding `close_ms`: in-process (eager), or sent to the worker processes and
+    timed from the database (the run recorded: the reducer is done)."""
+    from infra import clock
+
+    if sender is None:
+        from mtf.tasks.cycle import run_cycle
+
+        done = run_cycle.apply(kwargs={"as_of": close_ms / 1000, **CYCLE})
+        if not done.successful():
+            raise RuntimeError(f"cycle failed: {done.result}")
+        return dict(svc.runs.get(done.result["run_id"]).response)
+    sent = sender.send_task(
+        "mtf.run_cycle", kwargs={"as_of": close_ms / 1000, **CYCLE}, queue="mtf", ignore_result=True
     )
-    if not done.successful():
-        raise RuntimeError(f"cycle failed: {done.result}")
-    return dict(svc.runs.get(done.result["run_id"]).response)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        row = svc.runs.get(sent.id)
+        if row is not None and row.status != "running":
+            if row.status != "completed":
+                raise RuntimeError(f"cycle {row.status}: {row.detail}")
+            recorded = clock.now_ms()
+            perf = row.response["performance"]
+            recorder.decided.append(recorded - int(perf.get("reduce_ms", 0)))
+            recorder.enqueued.extend([recorded] * max(1, row.response["orders"]["count"]))
+            return dict(row.response)
+        time.sleep(0.01)
+    raise TimeoutError(f"cycle {sent.id} not recorded")
 
 
 def wait_until(ms: int) -> None:
@@ -228,7 +250,9 @@ def wait_until(ms: int) -> None:
         time.sleep(min(left / 1000, 0.01))
 
 
-def measure(svc: Any, pipe: Any, recorder: Recorder, close_ms: int, mode: str) -> dict[str, Any]:
+def measure(
+    svc: Any, pipe: Any, recorder: Recorder, close_ms: int, mode: str, sender: Any = None
+) -> dict[str, Any]:
     from infra import clock
     from mtf.stream import StatusStore, candles_ready
 
@@ -241,7 +265,7 @@ def measure(svc: Any, pipe: Any, recorder: Recorder, close_ms: int, mode: str) -
     started = clock.now_ms()
     before, limited = ask(pipe, "stats")
     recorder.reset()
-    response = run_cycle_at(svc, close_ms)
+    response = run_cycle_at(svc, close_ms, sender, recorder)
     done = clock.now_ms()
     after, limited_after = ask(pipe, "stats")
     requests = {k.rsplit("/", 1)[-1]: v - before.get(k, 0) for k, v in after.items()}
@@ -251,7 +275,7 @@ def measure(svc: Any, pipe: Any, recorder: Recorder, close_ms: int, mode: str) -
         "start_s": (started - close_ms) / 1000,
         "decided_s": (max(recorder.decided, default=done) - close_ms) / 1000,
         "enqueued_s": (max(recorder.enqueued, default=done) - close_ms) / 1000,
-        "orders": len(recorder.enqueued),
+        "orders": response["orders"]["count"],
         "requests": {k: v for k, v in requests.items() if v},
         "stale": len(stale) if mode == "rest" else len(status.stale if status else []),
         "rejected": limited_after - limited,
@@ -284,7 +308,31 @@ def report(size: int, mode: str, kind: str, rows: list[dict[str, Any]]) -> None:
     )
 
 
-def bench_size(size: int, modes: list[str], stream_closes: int, rest_closes: int) -> None:
+@contextmanager
+def workers(db_url: str, count: int) -> Iterator[Any]:
+    """`count` worker processes on queue `mtf` (a private Redis), and a Celery app that sends
+    to them; nothing when `count` is 0 (cycles run in-process)."""
+    if not count:
+        yield None
+        return
+    import tempfile
+
+    from celery import Celery
+
+    from tests.integration.workers import cluster
+
+    extra = {k: v for k, v in os.environ.items() if k.startswith("MTF_")}
+    extra["MTF_VALIDATE_PARALLELISM"] = str(count)
+    with tempfile.TemporaryDirectory() as logs, cluster(db_url, Path(logs), extra_env=extra) as c:
+        c.worker(queues="mtf", concurrency=count)
+        sender = Celery("bench", broker=c.env()["CELERY_BROKER_URL"])
+        sender.conf.task_serializer = "msgpack"
+        yield sender
+
+
+def bench_size(
+    size: int, modes: list[str], stream_closes: int, rest_closes: int, worker_count: int
+) -> None:
     from infra import clock
     from infra.db import dispose_engines
     from mtf.contracts import sync_contracts
@@ -304,19 +352,21 @@ def bench_size(size: int, modes: list[str], stream_closes: int, rest_closes: int
             pipe,
         ),
         bench_database() as db_url,
+        ExitStack() as stack,
     ):
         print(f"  {size} symbols: fake ready in {time.perf_counter() - started:.0f} s", flush=True)
         svc = engine(db_url, rest_url, ws_url)
         recorder = Recorder()
         recorder.install()
         sync_contracts(svc, "bitmart")
+        sender = stack.enter_context(workers(db_url, worker_count))
         if "rest" in modes:
             market_now = ask(pipe, "set_time", m0 + 40_000)
             clock.set_offset_ms(market_now - clock.wall_ms())
             top_up(svc, symbols, m0)
             # 1m closes first, then the 5m close
             closes = [m0 + MINUTE * k for k in range(1, rest_closes)] + [m0 + 5 * MINUTE]
-            rows = [measure(svc, pipe, recorder, c, "rest") for c in closes]
+            rows = [measure(svc, pipe, recorder, c, "rest", sender) for c in closes]
             report(
                 size,
                 "rest",
@@ -346,7 +396,7 @@ def bench_size(size: int, modes: list[str], stream_closes: int, rest_closes: int
                 while not candles_ready(svc.engine, stream_base) and time.monotonic() < deadline:
                     time.sleep(0.1)
                 closes = [stream_base + MINUTE * k for k in range(1, stream_closes + 1)]
-                rows = [measure(svc, pipe, recorder, c, "stream") for c in closes]
+                rows = [measure(svc, pipe, recorder, c, "stream", sender) for c in closes]
             finally:
                 stream.terminate()
                 stream.join(10)
@@ -370,6 +420,9 @@ def main() -> None:
     parser.add_argument(
         "--stream-closes", type=int, default=5, help="consecutive closes (the 5th is a 5m close)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="Celery worker processes (0: in-process cycles)"
+    )
     parser.add_argument("--rest-closes", type=int, default=2, help="1m closes, then one 5m close")
     args = parser.parse_args()
     modes = args.modes.split(",")
@@ -379,7 +432,7 @@ def main() -> None:
         flush=True,
     )
     for size in (int(s) for s in args.sizes.split(",")):
-        bench_size(size, modes, args.stream_closes, max(1, args.rest_closes))
+        bench_size(size, modes, args.stream_closes, max(1, args.rest_closes), args.workers)
 
 
 if __name__ == "__main__":
