@@ -214,6 +214,8 @@ class Settings(BaseSettings):
     )
     metrics_basic_auth: SecretStr = Field(
         SecretStr(""), description="user:password the metrics endpoint requires, when set."
+    )
+
     # --- market-data stream (mtf stream) and account safety ------------------------------
     bitmart_ws_url: str = Field(
         "wss://openapi-ws-v2.bitmart.com",

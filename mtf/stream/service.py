@@ -185,7 +185,7 @@ class StreamService:
         if self.symbols is not None:
             return list(self.symbols)
         from mtf.contracts import ensure_contracts
-        from mtf.universe import tradable_universe
+        from mtf.tradable import tradable_universe
 
         ensure_contracts(self.svc, "bitmart")
         symbols, _ = tradable_universe(self.svc, self.clock())
