@@ -132,7 +132,8 @@ def test_compose_gives_exchange_keys_only_to_trading_workers() -> None:
         for name, svc in services.items()
         if any(k.startswith("BITMART_") for k in (svc.get("environment") or {}))
     }
-    assert keyed == {"worker-mtf", "worker-orders", "worker-tpsl"}
+    # the stream logs in to the private WebSocket and re-arms the dead-man switch
+    assert keyed == {"worker-mtf", "worker-orders", "worker-tpsl", "stream"}
 
 
 def test_compose_binds_published_ports_to_localhost_and_has_no_default_passwords() -> None:
