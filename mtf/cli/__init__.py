@@ -25,8 +25,8 @@ from mtf.cli import (
     profiles_cmd,
     run_cmd,
     runs_cmd,
-    sweep_cmd,
     stream_cmd,
+    sweep_cmd,
 )
 from mtf.rules.profile import available_profiles, unknown_profiles
 

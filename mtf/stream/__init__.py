@@ -6,6 +6,12 @@ position pushes flowing, refreshes the dead-man switch and reports its state in
 `stream_status`, from which `candles_ready` tells whether a minute's candles are in.
 """
 
-from mtf.stream.status import StatusStore, StreamStatus, candles_ready, private_stream_live
+from mtf.stream.status import (
+    StatusStore,
+    StreamStatus,
+    candles_ready,
+    private_stream_live,
+    schedule_ready,
+)
 
-__all__ = ["StatusStore", "StreamStatus", "candles_ready", "private_stream_live"]
+__all__ = ["StatusStore", "StreamStatus", "candles_ready", "private_stream_live", "schedule_ready"]

@@ -50,20 +50,6 @@ def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def profile_timeframes(names: Sequence[str]) -> list[Timeframe]:
-    """Every timeframe the profiles read (unknown profiles are skipped with a warning)."""
-    from mtf.rules.compiler import ProfileError
-    from mtf.rules.profile import load_profile
-
-    out: set[Timeframe] = {Timeframe.M1}
-    for name in names:
-        try:
-            out.update(load_profile(name).timeframes)
-        except ProfileError as exc:
-            log.warning("stream: profile %s not read: %s", name, exc)
-    return sorted(out, key=lambda tf: tf.ms)
-
-
 @dataclass
 class StreamService:
     svc: Services
@@ -120,7 +106,7 @@ class StreamService:
             clock=self.clock,
             repair_rest=self._rest_klines,
             universe=self._universe,
-            timeframes=profile_timeframes(settings.schedule_profiles),
+            timeframes=list(Timeframe),  # schedules live in the database: keep every step
             history_bars=settings.history_bars,
             status=self.status,
             holder=self.holder,

@@ -7,15 +7,21 @@ it covers (symbols it marked stale are left to the cycle's REST fallback).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from infra import clock
+from infra.db import get_engine
 from infra.models import StreamStatusRow, table_of
+from infra.settings import get_settings
+from providers.timeframes import to_ms
 
+log = logging.getLogger("mtf.stream")
 _T = table_of(StreamStatusRow)
 MARKET = "market"
 PRIVATE = "private"
@@ -69,6 +75,18 @@ def candles_ready(engine: Engine, minute_ms: int, now_ms: int | None = None) -> 
     status = StatusStore(engine).get(MARKET)
     now = clock.now_ms() if now_ms is None else now_ms
     return status is not None and status.alive(now) and status.complete_ms >= minute_ms
+
+
+def schedule_ready(schedule: Any, scheduled_for: datetime) -> bool:
+    """Beat's readiness hook (`MTF_BEAT_READINESS=mtf.stream:schedule_ready`): the candles of
+    the scheduled minute are in, so its cycle may start before the schedule's offset. Never
+    raises: a store that cannot be read says "not yet", and the offset stays the deadline."""
+    try:
+        engine = get_engine(get_settings().database_url)
+        return candles_ready(engine, to_ms(scheduled_for))
+    except Exception as exc:
+        log.debug("readiness not read: %s", exc)
+        return False
 
 
 def private_stream_live(engine: Engine, now_ms: int | None = None) -> bool:
