@@ -1,7 +1,7 @@
 """schedules: definitions, change log, run accounting
 
-Revision ID: 0002_schedules
-Revises: 0003_backtests
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 08:46:23.439686
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import infra.models
 
 
-revision = '0002_schedules'
-down_revision = '0003_backtests'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """market-data stream: streamed quotes and the stream's status
 
-Revision ID: 0004_stream
-Revises: 0002_schedules
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 import infra.models
 
 
-revision = '0004_stream'
-down_revision = '0002_schedules'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """protective order generations, the sweep's verdict per position, account snapshots, the
 resting entry's watcher
 
-Revision ID: 0006_ops
-Revises: 0005_cluster
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 import infra.models
 
-revision = "0006_ops"
-down_revision = "0005_cluster"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

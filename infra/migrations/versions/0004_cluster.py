@@ -1,6 +1,6 @@
 """cluster identity
 
-Revision ID: 0005_cluster
+Revision ID: 0004
 Revises: 0003
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 import infra.models
 
-revision = "0005_cluster"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """backtests
 
-Revision ID: 0003_backtests
-Revises: 0006_ops
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 09:10:37
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import infra.models
 
 
-revision = '0003_backtests'
-down_revision = '0006_ops'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
