@@ -93,17 +93,33 @@ def moments_of(start_ms: int, end_ms: int, step_ms: int) -> Iterator[int]:
 def covered_range(
     profile: CompiledProfile, candles: Mapping[Timeframe, Candles]
 ) -> tuple[int, int]:
-    """The moments at which every timeframe of the profile has enough closed history."""
+    """The moments at which every timeframe of the profile has enough closed history (an empty
+    range, start after end, when a timeframe holds fewer candles than the profile reads)."""
     start, end = 0, 2**62
+    for first_ok, last_ok in timeframe_ranges(profile, candles).values():
+        if first_ok is None:
+            return 1, 0
+        start = max(start, first_ok)
+        end = min(end, last_ok)
+    return start, end
+
+
+def timeframe_ranges(
+    profile: CompiledProfile, candles: Mapping[Timeframe, Candles]
+) -> dict[Timeframe, tuple[int | None, int]]:
+    """Per timeframe of the profile: the first moment its history allows a decision (None: too
+    few candles for any) and the close of its newest candle."""
+    out: dict[Timeframe, tuple[int | None, int]] = {}
     for tf in profile.timeframes:
         block = candles.get(tf)
         if block is None or not len(block):
-            return 1, 0
-        need = profile.minimum_candles(tf)
-        first_ok = int(block.open_time[min(need, len(block)) - 1]) + tf.ms
-        start = max(start, first_ok)
-        end = min(end, int(block.open_time[-1]) + tf.ms)
-    return start, end
+            out[tf] = (None, 0)
+            continue
+        need = max(1, profile.minimum_candles(tf))
+        last_ok = int(block.open_time[-1]) + tf.ms
+        first_ok = int(block.open_time[need - 1]) + tf.ms if len(block) >= need else None
+        out[tf] = (first_ok, last_ok)
+    return out
 
 
 def decisions(

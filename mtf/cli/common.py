@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -11,11 +11,36 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from infra.settings import get_settings, mask_url_password
 from mtf.services import Services, services
+from providers.timeframes import Timeframe
 
 
 def console() -> Console:
     """A console for tables: full width on a terminal, wide enough not to truncate in a pipe."""
     return Console(width=None if sys.stdout.isatty() else 160)
+
+
+class TimeframeType(click.ParamType):
+    """A timeframe option (`1m`, `5m`, ...; with `many`, a comma-separated list): a bad one is
+    a usage error naming the allowed ones, not a traceback."""
+
+    name = "timeframe"
+
+    def __init__(self, many: bool = False) -> None:
+        self.many = many
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Timeframe) or (self.many and isinstance(value, list)):
+            return value
+        try:
+            if self.many:
+                return [Timeframe.parse(t) for t in str(value).split(",") if t.strip()]
+            return Timeframe.parse(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+TIMEFRAME = TimeframeType()
+TIMEFRAMES = TimeframeType(many=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from infra import clock
-from mtf.cli.common import console, fail, services_or_exit
+from mtf.cli.common import TIMEFRAME, TIMEFRAMES, console, fail, services_or_exit
 from mtf.cli.progress import progress_bar
 from providers.port import ExchangeError
 from providers.timeframes import Timeframe, iso
@@ -23,9 +23,13 @@ def klines() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--symbol", help="Symbol for files whose name does not say it.")
 @click.option(
-    "--timeframe", "--tf", "timeframe", help="Timeframe for files whose name does not say it."
+    "--timeframe",
+    "--tf",
+    "timeframe",
+    type=TIMEFRAME,
+    help="Timeframe for files whose name does not say it.",
 )
-def import_(paths: tuple[Path, ...], symbol: str | None, timeframe: str | None) -> None:
+def import_(paths: tuple[Path, ...], symbol: str | None, timeframe: Timeframe | None) -> None:
     """Import candles from CSV files (SYMBOL-TF.csv or Binance kline dumps, .csv or .zip).
 
     Directories are scanned for *.csv and *.zip. A file with a bad row imports nothing and the
@@ -34,7 +38,7 @@ def import_(paths: tuple[Path, ...], symbol: str | None, timeframe: str | None) 
     from providers.importer import count_files, import_files
 
     svc = services_or_exit()
-    tf = Timeframe.parse(timeframe) if timeframe else None
+    tf = timeframe
     with progress_bar("import", count_files(paths)) as step:
         report = import_files(
             list(paths),
@@ -61,14 +65,16 @@ def import_(paths: tuple[Path, ...], symbol: str | None, timeframe: str | None) 
 
 @klines.command("fetch")
 @click.argument("symbol")
-@click.option("--tf", "timeframe", default="1m", show_default=True, help="Timeframe.")
+@click.option(
+    "--tf", "timeframe", type=TIMEFRAME, default="1m", show_default=True, help="Timeframe."
+)
 @click.option("--limit", default=200, show_default=True, help="Closed candles wanted.")
-def fetch(symbol: str, timeframe: str, limit: int) -> None:
+def fetch(symbol: str, timeframe: Timeframe, limit: int) -> None:
     """Bring a symbol's newest closed candles into the store (only the missing ones are fetched)
     from its source: the exchange it was synced from, or the synthetic market."""
     svc = services_or_exit()
     symbol = symbol.upper()
-    tf = Timeframe.parse(timeframe)
+    tf = timeframe
     if svc.market.source_for(symbol) is None:
         fail(
             f"{symbol} has no candle source: sync contracts from an exchange "
@@ -94,7 +100,11 @@ def fetch(symbol: str, timeframe: str, limit: int) -> None:
     "--profiles",
     help="Profiles whose history to fetch (default: MTF_SCHEDULE_PROFILES and MTF_PROFILE).",
 )
-@click.option("--timeframes", help="Comma-separated timeframes (default: those the profiles read).")
+@click.option(
+    "--timeframes",
+    type=TIMEFRAMES,
+    help="Comma-separated timeframes (default: those the profiles read).",
+)
 @click.option(
     "--bars",
     type=int,
@@ -102,7 +112,7 @@ def fetch(symbol: str, timeframe: str, limit: int) -> None:
     help="Closed candles per timeframe (default: what the profiles read, see `mtf.history`).",
 )
 def backfill(
-    symbols: str | None, profiles: str | None, timeframes: str | None, bars: int | None
+    symbols: str | None, profiles: str | None, timeframes: list[Timeframe] | None, bars: int | None
 ) -> None:
     """Store the newest candles of every symbol and timeframe, filling holes: per timeframe
     exactly what the profiles' decisions and plans read."""
@@ -123,7 +133,7 @@ def backfill(
     )
     needs = history_needs(names)
     if timeframes:
-        tfs = [Timeframe.parse(t) for t in timeframes.split(",") if t.strip()]
+        tfs = list(timeframes)
     else:
         tfs = sorted(needs, key=lambda tf: tf.ms)
     if not tfs:
@@ -177,11 +187,11 @@ def market() -> None:
     default=None,
     help="Number of synthetic symbols (default MTF_SYNTHETIC_SYMBOLS).",
 )
-@click.option("--timeframes", default="1m,5m,15m,1h,4h", show_default=True)
+@click.option("--timeframes", type=TIMEFRAMES, default="1m,5m,15m,1h,4h", show_default=True)
 @click.option(
     "--bars", type=int, default=None, help="Candles per timeframe (default MTF_HISTORY_BARS)."
 )
-def seed(count: int | None, timeframes: str, bars: int | None) -> None:
+def seed(count: int | None, timeframes: list[Timeframe], bars: int | None) -> None:
     """Create the synthetic universe (if the store has no contracts) and store its history."""
     svc = services_or_exit()
     settings = svc.settings
@@ -189,7 +199,7 @@ def seed(count: int | None, timeframes: str, bars: int | None) -> None:
     symbols = svc.contracts.by_source().get("synthetic", [])
     if not symbols:
         fail("the contract store holds no synthetic symbols (it already has imported ones)")
-    tfs = [Timeframe.parse(t) for t in timeframes.split(",") if t.strip()]
+    tfs = list(timeframes)
     now_ms = clock.now_ms()
     written = 0
     with progress_bar("seed", len(symbols)) as step:

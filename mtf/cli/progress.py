@@ -27,6 +27,7 @@ def progress_bar(
     description: str, total: int, console: Console | None = None
 ) -> Iterator[Callable[..., None]]:
     """Yields `step(n=1, description=None)`; the bar shows done/total, elapsed time and ETA."""
+    console = console or stderr_console()
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -35,8 +36,9 @@ def progress_bar(
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
-        console=console or stderr_console(),
+        console=console,
         transient=True,
+        disable=not console.is_terminal,  # not even a blank line in a pipe or a log
     ) as bar:
         task = bar.add_task(description, total=total)
 

@@ -1,0 +1,165 @@
+"""Bad input to the commands a new user runs first: a usage error in one line with what is
+allowed (exit 2), never a traceback; and a replay that says when the stored history decides
+less than the range asked for, instead of counting decisions it could not make."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+from mtf.cli import main
+from mtf.replay import covered_range, replay
+from mtf.rules.profile import load_profile
+from providers.candles import Candles
+from providers.timeframes import Timeframe
+from tests.conftest import klines_file
+
+FOLDER = "binance-usdm-futures_2023-07"
+# BTCUSDT's 1h and 4h history starts on 2023-07-04, SOLUSDT's on 2023-07-18: the `regular`
+# profile reads 186 closed 4h candles (31 days), so SOLUSDT can never be decided.
+FILES = [f"{s}-{tf}.csv" for s in ("BTCUSDT", "SOLUSDT") for tf in ("4h", "1h", "15m", "5m")]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bad_input")
+
+
+@pytest.fixture
+def cli(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    from infra.settings import reset_settings
+    from mtf import services
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{workdir / 'cli.db'}")
+    monkeypatch.setenv("MTF_SYNTHETIC_SYMBOLS", "3")
+    monkeypatch.chdir(workdir)
+    reset_settings()
+    services.reset()
+    runner = CliRunner()
+    if not (workdir / "imported").exists():
+        paths = [str(klines_file(FOLDER, name)) for name in FILES]
+        result = runner.invoke(main, ["klines", "import", *paths])
+        assert result.exit_code == 0, result.output
+        (workdir / "imported").touch()
+    yield runner
+    services.reset()
+    reset_settings()
+
+
+def refused(cli: CliRunner, *args: str) -> Result:
+    result = cli.invoke(main, list(args))
+    assert result.exit_code == 2, (args, result.output, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["diagnose", "BTCUSDT", "--tf", "3m"],
+        [
+            "replay",
+            "--symbols",
+            "BTCUSDT",
+            "--from",
+            "2023-08-01T00:00Z",
+            "--to",
+            "2023-08-01T01:00Z",
+            "--step",
+            "3m",
+        ],
+        ["klines", "fetch", "BTCUSDT", "--tf", "3m"],
+        ["klines", "import", "README.md", "--tf", "3m"],
+        ["klines", "backfill", "--timeframes", "1m,3m"],
+        ["market", "seed", "--timeframes", "3m"],
+    ],
+)
+def test_an_unknown_timeframe_is_a_usage_error_naming_the_allowed_ones(
+    cli: CliRunner, workdir: Path, args: list[str]
+) -> None:
+    (workdir / "README.md").touch()
+    result = refused(cli, *args)
+    assert "unknown timeframe '3m'; allowed: 1m, 5m, 15m, 1h, 4h, 1d" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_diagnose_refuses_a_minute_in_the_future(cli: CliRunner) -> None:
+    result = refused(cli, "diagnose", "BTCUSDT", "--at", "2099-01-01T00:00Z")
+    assert "--at 2099-01-01T00:00:00Z is in the future" in result.stderr
+
+
+def test_replay_refuses_an_unknown_symbol_and_a_reversed_range(cli: CliRunner) -> None:
+    span = ["--from", "2023-08-01T00:00Z", "--to", "2023-08-02T00:00Z"]
+    result = refused(cli, "replay", "--symbols", "BTCUSDT,NOPEUSDT", *span)
+    assert "NOPEUSDT is not a contract (known contracts:" in result.stderr
+    result = refused(
+        cli,
+        "replay",
+        "--symbols",
+        "BTCUSDT",
+        "--from",
+        "2023-08-02T00:00Z",
+        "--to",
+        "2023-08-01T00:00Z",
+    )
+    assert "--to 2023-08-01T00:00:00Z is before --from 2023-08-02T00:00:00Z" in result.stderr
+
+
+def test_replay_says_which_history_shortens_the_range(cli: CliRunner) -> None:
+    args = ["replay", "--profile", "regular", "--step", "15m", "--json"]
+    span = ["--from", "2023-08-01T00:00Z", "--to", "2023-08-10T00:00Z"]
+    result = cli.invoke(main, [*args, "--symbols", "BTCUSDT,SOLUSDT", *span])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # BTCUSDT: 4h candles from 2023-07-04T16:00Z, 186 of them closed at 2023-08-04T16:00Z;
+    # every 15 minutes from then to 2023-08-10T00:00Z inclusive.
+    assert data["decisions"] == (5 * 24 + 8) * 4 + 1
+    assert data["notes"][0] == (
+        "BTCUSDT: decided from 2023-08-04T16:00:00Z to 2023-08-10T00:00:00Z only (before it, "
+        "fewer than the 186 closed 4h candles the profile reads are stored)"
+    )
+    assert data["notes"][1].startswith(
+        "SOLUSDT: not decided: the profile reads 186 closed 4h candles, and the stored ones "
+        "(from 2023-07-18T12:00:00Z) allow a first decision at 2023-08-18T12:00:00Z only"
+    )
+    text = cli.invoke(main, ["replay", "--profile", "regular", "--symbols", "SOLUSDT", *span])
+    assert text.exit_code == 1
+    assert "no decision could be made: SOLUSDT: not decided" in text.stderr
+
+
+def test_too_short_a_history_covers_no_moment() -> None:
+    """Fewer candles than the profile reads allow no decision at all (not one at the end)."""
+    profile = load_profile("regular")
+    end = 1_690_000_000_000 // Timeframe.D1.ms * Timeframe.D1.ms
+    blocks = {}
+    for tf in profile.timeframes:
+        need = profile.minimum_candles(tf)
+        count = need - 1 if tf is Timeframe.H4 else need + 10
+        prices = 100 + np.cumsum(np.sin(np.arange(count)))
+        rows: list[tuple[float, ...]] = [
+            (end - (count - i) * tf.ms, p, p + 1, p - 1, p, 10.0) for i, p in enumerate(prices)
+        ]
+        blocks[tf] = Candles.from_rows("X", tf, rows)
+    lo, hi = covered_range(profile, blocks)
+    assert lo > hi
+    assert replay(profile, "X", blocks, step=Timeframe.M15).decisions == 0
+    # one candle more and the last moment is decided
+    h4 = blocks[Timeframe.H4]
+    first = int(h4.open_time[0]) - Timeframe.H4.ms
+    blocks[Timeframe.H4] = Candles.from_rows(
+        "X",
+        Timeframe.H4,
+        np.vstack(
+            [
+                [first, 100, 101, 99, 100, 10],
+                np.column_stack([h4.open_time, h4.open, h4.high, h4.low, h4.close, h4.volume]),
+            ]
+        ),
+    )
+    lo, hi = covered_range(profile, blocks)
+    assert lo == hi == end
