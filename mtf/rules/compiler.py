@@ -22,8 +22,9 @@ Operands may be arithmetic over fields, e.g. ``right: sma_21 + 2 * atr``.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +150,9 @@ class Compiler:
         definition = self.definitions.get(name)
         if definition is None:
             self._problem(
-                path, f"unknown rule {name!r}; known rules: {', '.join(sorted(self.definitions))}"
+                path,
+                f"unknown rule {name!r}{self._did_you_mean([name])}; known rules: "
+                f"{', '.join(sorted(self.definitions))}",
             )
             return None
         values = dict(definition.params)
@@ -170,11 +173,18 @@ class Compiler:
             cycle = " -> ".join([*self._stack[self._stack.index(name) :], name])
             self._problem(path, f"rules reference each other in a cycle: {cycle}")
             return None
+        before = len(self.problems)
         self._stack.append(name)
         try:
             body = self.compile(definition.body, definition.path, values)
         finally:
             self._stack.pop()
+        if overrides and len(self.problems) > before:
+            # The values came from here: say so, or the problem points at the rule's own body.
+            given = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+            self.problems[before:] = [
+                Problem(f"{path}.{name}", f"with {given}: {p}") for p in self.problems[before:]
+            ]
         if body is None:
             return None
         node = n.Named(name, body, tuple(sorted(values.items())))
@@ -209,7 +219,8 @@ class Compiler:
         forms = ", ".join([*self._builders(), *_THRESHOLD_OPS, "op", "field+min/max"])
         self._problem(
             path,
-            f"unknown rule or operator {', '.join(sorted(keys))!r}; operators: "
+            f"unknown rule or operator {', '.join(sorted(keys))!r}{self._did_you_mean(keys)}; "
+            "operators: "
             f"{forms}; rules: {', '.join(sorted(self.definitions))}",
         )
         return None
@@ -541,6 +552,12 @@ class Compiler:
         except ValueError as exc:
             self._problem(path, str(exc))
             return None
+
+    def _did_you_mean(self, names: Iterable[str]) -> str:
+        """` (did you mean x?)` for a misspelt rule or operator name, else nothing."""
+        known = [*self.definitions, *self._builders(), *_THRESHOLD_OPS, "op"]
+        close = [m for name in names for m in difflib.get_close_matches(name, known, 2, 0.8)]
+        return f" (did you mean {' or '.join(close)}?)" if close else ""
 
     def _problem(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))

@@ -124,6 +124,25 @@ def test_profile_rule_shadows_library_rule() -> None:
         ),
         ("a", {"a": "b", "b": {"any_of": ["a"]}}, "rules.b.any_of[0]", ["cycle: a -> b -> a"]),
         (
+            # a bad parameter value is reported where it was given, not in the rule's body
+            {"rsi_bullish": {"threshold": "abc"}},
+            None,
+            "timeframes.1m.long[0].rsi_bullish",
+            ["with threshold='abc': library.rsi_bullish.gt: unknown field 'abc'"],
+        ),
+        (
+            {"rsi_bulish": {"threshold": 55}},
+            None,
+            "timeframes.1m.long[0]",
+            ["unknown rule or operator 'rsi_bulish' (did you mean rsi_bullish?)"],
+        ),
+        (
+            "close_abve_ema_9",
+            None,
+            "timeframes.1m.long[0]",
+            ["unknown rule 'close_abve_ema_9' (did you mean close_above_ema_9"],
+        ),
+        (
             "uses_param",
             {"uses_param": {"params": {"x": 1}, "gt": "$y"}},
             "rules.uses_param.gt",
