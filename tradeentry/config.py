@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from infra.yamltext import yaml_problem
 from providers.timeframes import Timeframe
 from providers.types import OrderMode, OrderType
 
@@ -374,7 +375,7 @@ def _parse_file(path: Path, text: str) -> TradeEntryConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise TradeEntryConfigError(str(path), [("", f"not valid YAML: {exc}")]) from None
+        raise TradeEntryConfigError(str(path), [("", yaml_problem(exc))]) from None
     config = parse_trade_entry(data, source=str(path))
     if config.name != path.stem:
         raise TradeEntryConfigError(

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from infra.yamltext import yaml_problem
 from mtf.rules import nodes as n
 from mtf.rules.compiler import Compiler, Problem, ProfileError, RuleDef, split_definition
 from mtf.rules.fields import FieldRef
@@ -278,7 +279,7 @@ def load_profile_file(path: str | Path) -> CompiledProfile:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ProfileError(str(path), [Problem("", f"not valid YAML: {exc}")]) from None
+        raise ProfileError(str(path), [Problem("", yaml_problem(exc))]) from None
     return compile_profile(
         data, source=str(path), digest=hashlib.sha256(text.encode()).hexdigest()[:12]
     )

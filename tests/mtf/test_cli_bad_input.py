@@ -163,3 +163,16 @@ def test_too_short_a_history_covers_no_moment() -> None:
     )
     lo, hi = covered_range(profile, blocks)
     assert lo == hi == end
+
+
+@pytest.mark.parametrize("kind", [[], ["--trade-entry"]])
+def test_a_yaml_syntax_error_is_one_line_with_its_place(
+    cli: CliRunner, workdir: Path, kind: list[str]
+) -> None:
+    bad = workdir / "broken.yaml"
+    bad.write_text("name: broken\ntimeframes: [1m\nmode: strict\n")
+    result = cli.invoke(main, ["profiles", "check", *kind, str(bad)])
+    assert result.exit_code == 1
+    problems = [line for line in result.output.splitlines() if line.startswith("  - ")]
+    assert len(problems) == 1 and len(result.output.strip().splitlines()) == 2, result.output
+    assert "not valid YAML at line 3, column 5: expected ',' or ']', but got ':'" in problems[0]
