@@ -93,11 +93,13 @@ class Settings(BaseSettings):
     history_bars: int = Field(
         500, ge=50, le=5000, description="Candles kept/generated per symbol and timeframe."
     )
-    paper_balance: float = Field(1000.0, gt=0, description="Initial paper wallet in USDT.")
-    paper_slippage_bps: float = Field(2.0, ge=0, description="Paper market-order slippage.")
-    paper_maker_fee: float = Field(0.0002, ge=0, description="Paper maker fee rate.")
-    paper_taker_fee: float = Field(0.0006, ge=0, description="Paper taker fee rate.")
-    paper_spread_bps: float = Field(2.0, ge=0, description="Paper top-of-book spread.")
+    paper_balance: float = Field(1000.0, gt=0, le=1e12, description="Initial paper wallet in USDT.")
+    paper_slippage_bps: float = Field(
+        2.0, ge=0, le=1000, description="Paper market-order slippage."
+    )
+    paper_maker_fee: float = Field(0.0002, ge=0, le=0.01, description="Paper maker fee rate.")
+    paper_taker_fee: float = Field(0.0006, ge=0, le=0.01, description="Paper taker fee rate.")
+    paper_spread_bps: float = Field(2.0, ge=0, le=1000, description="Paper top-of-book spread.")
 
     # --- tradable universe (contracts synced from the exchange) -----------------------------
     universe_quote: str = Field("USDT", description="Quote currency of tradable contracts.")

@@ -55,3 +55,29 @@ def test_secrets_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
     record = caplog.records[-1]
     assert "topsecretkey" not in record.getMessage() and "****" in record.getMessage()
     assert record.run_id == "run-1" and record.decision_key == "BTCUSDT:1m:1"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MTF_PAPER_TAKER_FEE", "5"),  # 500 % a fill: a rate, not a percentage
+        ("MTF_PAPER_MAKER_FEE", "0.02"),
+        ("MTF_PAPER_SLIPPAGE_BPS", "5000"),
+        ("MTF_PAPER_SPREAD_BPS", "2000"),
+    ],
+)
+def test_paper_costs_out_of_range_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """The bounds `mtf backtest` applies to its own options hold for their defaults too, so the
+    refusal names the variable that was set rather than an option that was not given."""
+    from infra.settings import SettingsError, load_settings, reset_settings
+
+    monkeypatch.setenv(name, value)
+    reset_settings()
+    try:
+        with pytest.raises(SettingsError, match=rf"{name}='{value}': Input should be less than"):
+            load_settings()
+    finally:
+        monkeypatch.delenv(name)
+        reset_settings()
