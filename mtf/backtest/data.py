@@ -55,7 +55,7 @@ def load(
     decided[Timeframe.M1] = max(decided.get(Timeframe.M1, 0), 1)
     start, end = request.start_ms, request.end_ms
     candles: dict[str, dict[Timeframe, Candles]] = {}
-    earliest = start
+    earliest, limiting = start, ("", Timeframe.M1)
     problems: list[str] = []
     for symbol in request.symbols:
         blocks: dict[Timeframe, Candles] = {}
@@ -72,7 +72,8 @@ def load(
                         "(`mtf klines import`)"
                     )
                 possible = -(-(oldest + need * tf.ms) // MINUTE) * MINUTE
-                earliest = max(earliest, possible)
+                if possible > earliest:
+                    earliest, limiting = possible, (symbol, tf)
                 problems.append(
                     f"{symbol} {tf}: a decision at {iso(start)} reads {need} closed candles, "
                     f"{have} are stored before it"
@@ -83,9 +84,24 @@ def load(
         raise BacktestInputError(
             f"not enough history: {problems[0]}"
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-            + f"; the earliest --from these symbols allow is {iso(earliest)}"
+            + _earliest_start(klines, earliest, *limiting)
         )
     return Loaded({s: spec for s, spec in specs.items() if spec is not None}, candles)
+
+
+def _earliest_start(klines: KlineStore, earliest: int, symbol: str, tf: Timeframe) -> str:
+    """Where a backtest could start, set by `symbol`'s `tf` history; or that it cannot, when
+    that history ends before it holds what the profile reads."""
+    newest = klines.newest_open_ms(symbol, Timeframe.M1)
+    if newest is not None and earliest <= newest:
+        return (
+            f"; the earliest --from these symbols allow is {iso(earliest)} (set by {symbol} {tf})"
+        )
+    return (
+        f"; {symbol} cannot be backtested with this profile at any --from: its {tf} history "
+        f"first holds what the profile reads at {iso(earliest)}, after its candles end "
+        f"(leave {symbol} out, or import a longer history)"
+    )
 
 
 def _check_minutes(symbol: str, minutes: Candles, start: int, end: int, klines: KlineStore) -> None:

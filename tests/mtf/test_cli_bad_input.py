@@ -176,3 +176,42 @@ def test_a_yaml_syntax_error_is_one_line_with_its_place(
     problems = [line for line in result.output.splitlines() if line.startswith("  - ")]
     assert len(problems) == 1 and len(result.output.strip().splitlines()) == 2, result.output
     assert "not valid YAML at line 3, column 5: expected ',' or ']', but got ':'" in problems[0]
+
+
+def _write_candles(folder: Path, symbol: str, tf: Timeframe, start_ms: int, count: int) -> str:
+    path = folder / f"{symbol}-{tf}.csv"
+    prices = 100 + np.cumsum(np.sin(np.arange(count) / 7))
+    lines = ["open_time_ms,open,high,low,close,volume"] + [
+        f"{start_ms + i * tf.ms},{p:.4f},{p + 0.5:.4f},{p - 0.5:.4f},{p:.4f},10"
+        for i, p in enumerate(prices)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_backtest_says_which_history_sets_the_earliest_start_or_that_none_can(
+    cli: CliRunner, workdir: Path
+) -> None:
+    day = Timeframe.D1.ms
+    start = 1_688_169_600_000  # 2023-07-01T00:00Z
+    files = [
+        _write_candles(workdir, "ABCUSDT", Timeframe.M1, start, 3 * 1440),
+        _write_candles(workdir, "ABCUSDT", Timeframe.M5, start, 3 * 288),
+        _write_candles(workdir, "XYZUSDT", Timeframe.M1, start, 3 * 1440),
+        # 200 five-minute candles: fewer than the 288 scalper_micro reads, whatever the range
+        _write_candles(workdir, "XYZUSDT", Timeframe.M5, start + 2 * day, 200),
+    ]
+    assert cli.invoke(main, ["klines", "import", *files]).exit_code == 0
+    span = ["--from", "2023-07-01T12:00Z", "--to", "2023-07-02T12:00Z", "--quiet"]
+    args = ["backtest", "--profile", "scalper_micro", *span]
+    one = refused(cli, *args, "--symbols", "ABCUSDT").stderr.strip().splitlines()
+    assert len(one) == 1
+    assert one[0].endswith(
+        "the earliest --from these symbols allow is 2023-07-02T00:00:00Z (set by ABCUSDT 1m)"
+    )
+    two = refused(cli, *args, "--symbols", "ABCUSDT,XYZUSDT").stderr.strip().splitlines()
+    assert len(two) == 1
+    assert (
+        "XYZUSDT cannot be backtested with this profile at any --from: its 5m history first "
+        "holds what the profile reads at 2023-07-04T00:00:00Z, after its candles end" in two[0]
+    )
