@@ -74,7 +74,8 @@ class SweepPlan:
         return list(range(len(self.sets)))
 
     def member_id(self, set_index: int) -> str:
-        return f"{self.sweep_id}-{set_index:04d}"
+        """The kept backtest of a parameter set, numbered from 1 as the leaderboard shows it."""
+        return f"{self.sweep_id}-{set_index + 1:04d}"
 
 
 def new_plan(sweep_id: str, request: BacktestRequest, sets: Sequence[dict[str, Any]]) -> SweepPlan:

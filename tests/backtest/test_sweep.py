@@ -91,6 +91,8 @@ def test_a_local_sweep_gives_each_set_the_report_of_a_backtest(cli: CliRunner) -
         alone = json.loads(invoke(cli, "backtest", *BASE, *args, "--json", "--quiet").stdout)
         member = store.get(row["backtest_id"])
         assert member is not None and member.sweep_id == result["sweep_id"]
+        # the leaderboard's set number is the one in its member's id
+        assert row["backtest_id"] == f"{result['sweep_id']}-{row['set']:04d}"
         assert member.report["trades"] == alone["trades"]
         assert member.report["summary"] == alone["summary"]
         assert alone["summary"]["net_pnl"] == row["net_pnl"]
