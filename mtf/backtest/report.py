@@ -33,7 +33,8 @@ INTRA_CANDLE_RULE = (
     "touch), at the limit, as maker; a stop armed by that fill is checked on the rest of the "
     "candle; a target waits for the next candle. Stops and market orders fill at the price "
     "moved by the slippage (a stop at the candle's open when it opened beyond the stop), as "
-    "taker; targets fill at their price."
+    "taker; targets fill at their price, also as taker (a target is a trigger that closes at "
+    "market)."
 )
 NOT_MODELLED = (
     "funding payments",
