@@ -30,7 +30,8 @@ _NAME = re.compile(
 )
 _NAMING_HELP = (
     "name files SYMBOL-TF.csv (e.g. BTCUSDT-1m.csv) or as Binance does "
-    "(BTCUSDT-1m-2023-08.zip, BTCUSDT-1m-2023-08-01.csv), or pass symbol= and timeframe="
+    "(BTCUSDT-1m-2023-08.zip, BTCUSDT-1m-2023-08-01.csv), or give them "
+    "(`mtf klines import --symbol BTCUSDT --tf 1m FILE`)"
 )
 # Open times of 1973..5138 in ms are 1e11..1e14; microseconds of any recent date are above.
 _MS_RANGE = (10**11, 10**14)

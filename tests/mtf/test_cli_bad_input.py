@@ -215,3 +215,15 @@ def test_backtest_says_which_history_sets_the_earliest_start_or_that_none_can(
         "XYZUSDT cannot be backtested with this profile at any --from: its 5m history first "
         "holds what the profile reads at 2023-07-04T00:00:00Z, after its candles end" in two[0]
     )
+
+
+def test_a_file_named_otherwise_is_told_the_options_that_name_it(
+    cli: CliRunner, workdir: Path
+) -> None:
+    odd = workdir / "export.csv"
+    odd.write_text("open_time_ms,open,high,low,close,volume\n1690000020000,1,2,0.5,1.5,10\n")
+    result = cli.invoke(main, ["klines", "import", str(odd)])
+    assert result.exit_code == 1
+    assert "(`mtf klines import --symbol BTCUSDT --tf 1m FILE`)" in result.stderr
+    named = cli.invoke(main, ["klines", "import", "--symbol", "ODDUSDT", "--tf", "1m", str(odd)])
+    assert named.exit_code == 0 and "ODDUSDT 1m 1 candles" in named.stdout
