@@ -87,8 +87,14 @@ def _export(svc: Any, report: dict[str, Any], out: Path, chart_symbol: str | Non
     minutes = svc.klines.load_range(
         symbol, Timeframe.M1, int(request["start_ms"]) - 60_000, int(request["end_ms"])
     )
-    for path in write_files(report, out, chart_symbol=symbol, minutes=minutes):
-        click.echo(f"wrote {path}", err=True)
+    try:
+        for path in write_files(report, out, chart_symbol=symbol, minutes=minutes):
+            click.echo(f"wrote {path}", err=True)
+    except OSError as exc:
+        fail(
+            f"cannot write the report into {out}: {exc.strerror or exc}; the backtest is kept: "
+            f"`mtf backtest export {report.get('backtest_id', 'ID')} --out FOLDER`"
+        )
 
 
 @click.group(invoke_without_command=True)

@@ -214,3 +214,19 @@ def test_a_malformed_profile_is_refused_in_one_line(
     )
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "unknown rule 'nope'" in lines[0]
+
+
+def test_a_report_folder_that_cannot_be_written_is_one_line_and_the_backtest_kept(
+    cli: CliRunner, workdir: Path
+) -> None:
+    blocker = workdir / "a-file"
+    blocker.write_text("not a folder")
+    args = ["--profile", "scalper_micro", "--symbols", "BTCUSDT"]
+    span = ["--from", "2023-07-26T00:00Z", "--to", "2023-07-26T02:00Z", "--quiet"]
+    result = invoke(cli, "backtest", *args, *span, "--out", str(blocker / "report"), code=1)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write the report into" in lines[0], result.stderr
+    kept = lines[0].rsplit("`mtf backtest export ", 1)[1].split()[0]
+    assert json.loads(invoke(cli, "backtest", "show", kept, "--json").stdout)["backtest_id"] == kept
+    again = invoke(cli, "backtest", "export", kept, "--out", str(blocker / "x"), code=1)
+    assert again.stderr.count("\n") == 1 and "Not a directory" in again.stderr
