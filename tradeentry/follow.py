@@ -16,13 +16,21 @@ from typing import Any
 
 from infra.models import OrderRow
 from providers.port import Exchange, NotFoundError
-from providers.types import Order, OrderRequest, OrderSide, OrderType, PositionSide
+from providers.types import Order, OrderRequest, OrderSide, OrderType, PositionSide, TopOfBook
 from tradeentry.config import TradeEntryConfig
 from tradeentry.execute import price_type_of
 from tradeentry.ids import client_order_id
 from tradeentry.ledger import OrderLedger
 from tradeentry.model import EntryZone
-from tradeentry.watcher import FallbackRule, Polling, WatchAction, WatchDecision, decide_watch
+from tradeentry.watcher import (
+    FallbackRisk,
+    FallbackRule,
+    Polling,
+    WatchAction,
+    WatchDecision,
+    decide_watch,
+    fallback_size,
+)
 
 log = logging.getLogger("mtf.orders")
 
@@ -51,6 +59,19 @@ def zone_of(plan: dict[str, Any]) -> EntryZone:
         Decimal(z["anchor"]),
         z["anchor_kind"],
         int(z["expires_ms"]),
+    )
+
+
+def fallback_risk(plan: dict[str, Any], limit: Order, config: TradeEntryConfig) -> FallbackRisk:
+    """The bounds of a taker fallback for a recorded plan whose limit order is `limit`."""
+    entry = Decimal(plan["entry_price"])
+    return FallbackRisk(
+        side=PositionSide(plan["side"]),
+        stop_loss=Decimal(plan["stop_loss"]),
+        risk_usdt=Decimal(plan["risk_usdt"]),
+        fee_reserve_pct=config.order.fee_reserve_pct,
+        filled=limit.filled_size,
+        filled_price=limit.avg_fill_price or entry,
     )
 
 
@@ -116,7 +137,8 @@ def follow_entry(
     order = _cancel(exchange, row.symbol, cid, order)
     if decision.action is WatchAction.CANCEL or order.status.value == "filled":
         return _ended(ledger, row, order, earlier, "expired", decision.detail)
-    return _fall_back(exchange, ledger, row, order, decision, config)
+    assert book is not None  # a fallback is only decided on a book
+    return _fall_back(exchange, ledger, row, order, decision, config, book)
 
 
 def _cancel(exchange: Exchange, symbol: str, cid: str, order: Order) -> Order:
@@ -156,14 +178,21 @@ def _fall_back(
     limit: Order,
     decision: WatchDecision,
     config: TradeEntryConfig,
+    book: TopOfBook,
 ) -> FollowResult:
-    """The rest of the entry as a taker order. Its stop and target are preset only when the
-    limit filled nothing: otherwise the limit's presets already cover the whole position."""
+    """The rest of the entry as a taker order, no larger than the risk allows at the book's
+    price (`fallback_size`). Its stop and target are preset only when the limit filled
+    nothing: otherwise the limit's presets already cover the whole position."""
     spec = exchange.contract(row.symbol)
     rest = limit.size - limit.filled_size
     if rest < spec.min_volume:
         return _filled(ledger, row, limit, Decimal(0), "filled before the fallback")
     plan = row.plan
+    sized = fallback_size(fallback_risk(plan, limit, config), rest, book, spec)
+    if isinstance(sized, str):
+        log.info("entry %s: no taker fallback: %s", row.decision_key, sized)
+        return _ended(ledger, row, limit, Decimal(0), "expired", f"no fallback: {sized}")
+    rest = sized
     bare = limit.filled_size == 0
     taker = exchange.submit_order(
         OrderRequest(

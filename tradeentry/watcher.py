@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from providers.types import Order, OrderStatus, TopOfBook
+from providers.types import ContractSpec, Order, OrderStatus, OrderType, PositionSide, TopOfBook
 from tradeentry.model import EntryZone
+from tradeentry.planner.sizing import volume_cap
 
 
 class WatchAction(StrEnum):
@@ -116,3 +117,49 @@ def _fallback_blocked(zone: EntryZone, book: TopOfBook, rule: FallbackRule) -> s
     if slippage > Decimal(str(rule.max_slippage_bps)):
         return f"price {slippage:.1f} bps from the zone's middle, above {rule.max_slippage_bps:g}"
     return None
+
+
+@dataclass(frozen=True)
+class FallbackRisk:
+    """What bounds the taker fallback: the plan's stop and risk, and what the limit filled."""
+
+    side: PositionSide
+    stop_loss: Decimal
+    risk_usdt: Decimal
+    fee_reserve_pct: Decimal  # round trip, % of the notional, as in the planner
+    filled: Decimal
+    filled_price: Decimal
+
+
+def fallback_size(
+    risk: FallbackRisk, rest: Decimal, book: TopOfBook, spec: ContractSpec
+) -> Decimal | str:
+    """The taker size for the rest of an entry whose loss at the stop, with what the limit
+    already filled and round-trip fees, stays within the plan's risk; or why none fits.
+
+    The position was sized for the limit price: a taker fill at the far side of the book can
+    sit farther from the stop, so the rest shrinks (on the volume step) rather than the loss
+    growing past the risk."""
+    price = book.ask if risk.side is PositionSide.LONG else book.bid
+    if (risk.side is PositionSide.LONG and price <= risk.stop_loss) or (
+        risk.side is PositionSide.SHORT and price >= risk.stop_loss
+    ):
+        return f"the book ({price}) is already beyond the stop {risk.stop_loss}"
+    fee_rate = risk.fee_reserve_pct / Decimal(100)
+
+    def loss_per_contract(at: Decimal) -> Decimal:
+        distance = abs(at - risk.stop_loss)
+        return (distance + max(at, risk.stop_loss) * fee_rate) * spec.contract_size
+
+    left = risk.risk_usdt - risk.filled * loss_per_contract(risk.filled_price)
+    per_contract = loss_per_contract(price)
+    cap = min(rest, volume_cap(spec, OrderType.MARKET))
+    size = spec.round_size(min(cap, max(left, Decimal(0)) / per_contract))
+    while size > 0 and size * per_contract > left:
+        size -= spec.volume_step
+    if size < spec.min_volume or size <= 0:
+        return (
+            f"a taker fill at {price} would lose more than the {risk.risk_usdt} USDT risk "
+            f"left after {risk.filled} filled; min_volume is {spec.min_volume}"
+        )
+    return size

@@ -59,16 +59,17 @@ from providers.types import (
     OrderSide,
     OrderStatus,
     OrderType,
+    TopOfBook,
 )
 from tradeentry.config import TradeEntryConfig
 from tradeentry.execute import limits_of, price_type_of
-from tradeentry.follow import fallback_rule, taker_client_id
+from tradeentry.follow import fallback_risk, fallback_rule, taker_client_id
 from tradeentry.ids import client_order_id
 from tradeentry.model import Signal, Skip, Snapshot
 from tradeentry.planner import plan_trade
 from tradeentry.protection import ActionKind, intent_from_plan, plan_protection
 from tradeentry.risk import RiskState, check_limits
-from tradeentry.watcher import WatchAction, decide_watch
+from tradeentry.watcher import WatchAction, decide_watch, fallback_size
 
 MINUTE = Timeframe.M1.ms
 #: Protection placed after a fill is placed a moment after the bar that showed the fill, so it
@@ -340,7 +341,8 @@ class Simulation:
         if action is WatchAction.CANCEL or order.status is OrderStatus.FILLED:
             self._ended(state, now, order, "expired", decision.detail)
             return
-        self._fall_back(state, now, order, decision.detail)
+        assert book is not None  # a fallback is only decided on a book
+        self._fall_back(state, now, order, decision.detail, book)
 
     def _ended(self, state: SymbolState, now: int, order: Order, status: str, detail: str) -> None:
         entry = state.entry
@@ -354,7 +356,10 @@ class Simulation:
         state.trade = None
         self._reschedule(state, now)
 
-    def _fall_back(self, state: SymbolState, now: int, limit: Order, detail: str) -> None:
+    def _fall_back(
+        self, state: SymbolState, now: int, limit: Order, detail: str, book: TopOfBook
+    ) -> None:
+        """`tradeentry.follow`'s taker fallback, sized by the same `fallback_size`."""
         entry = state.entry
         assert entry is not None
         spec = state.market.spec
@@ -362,8 +367,13 @@ class Simulation:
         if rest < spec.min_volume:
             self._entered(state, now, limit.filled_size)
             return
-        bare = limit.filled_size == 0
         plan = entry.plan
+        sized = fallback_size(fallback_risk(recorded(plan), limit, self.config), rest, book, spec)
+        if isinstance(sized, str):
+            self._ended(state, now, limit, "expired", f"no fallback: {sized}")
+            return
+        rest = sized
+        bare = limit.filled_size == 0
         request = OrderRequest(
             symbol=spec.symbol,
             side=OrderSide.open(plan.side),

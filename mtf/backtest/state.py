@@ -88,8 +88,12 @@ def next_event_bar(state: SymbolState, end_ms: int) -> int | None:
 
 
 def recorded(plan: TradePlan) -> dict[str, Any]:
-    """The part of `TradePlan.to_dict()` the ledger's protection intent is read from."""
+    """The part of `TradePlan.to_dict()` the ledger's protection intent and the taker
+    fallback's bounds are read from."""
     return {
+        "side": plan.side.value,
+        "entry_price": str(plan.entry_price),
+        "risk_usdt": str(plan.risk_usdt),
         "stop_loss": str(plan.stop_loss),
         "size": str(plan.size),
         "targets": [{"price": str(t.price), "size": str(t.size)} for t in plan.targets],

@@ -163,3 +163,35 @@ def test_changing_the_future_leaves_earlier_trades_unchanged() -> None:
         assert min(f["ms"] for f in trade["fills"]) >= to_ms(
             datetime.fromisoformat(trade["signal_time"].replace("Z", "+00:00"))
         )
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_no_entry_is_larger_than_its_risk_allows_at_the_price_it_filled(name: str) -> None:
+    """Fallback and limit fills alike: what the stop takes from the average entry, with the
+    profile's fee reserve, stays within the plan's risk, but for the simulated slippage a
+    taker fill pays beyond the book it was sized on."""
+    pair, loaded, report = backtest(name)
+    reserve = pair.config.order.fee_reserve_pct / 100
+    slippage = Decimal(str(run.costs_of(request(SETS[name])).slippage_bps)) / 10_000
+    fallbacks = 0
+    for trade in report["trades"]:
+        spec = loaded.specs[trade["symbol"]]
+        entries = [f for f in trade["fills"] if f["side"] == "entry"]
+        fallbacks += any(f["reason"] == "fallback" for f in entries)
+        size = sum(Decimal(f["size"]) for f in entries)
+        stop = Decimal(trade["stop"])
+        loss = sum(
+            (abs(Decimal(f["price"]) - stop) + max(Decimal(f["price"]), stop) * reserve)
+            * Decimal(f["size"])
+            * spec.contract_size
+            for f in entries
+        )
+        slipped_by = sum(
+            Decimal(f["price"]) * slippage * Decimal(f["size"]) * spec.contract_size
+            for f in entries
+            if not f["maker"]
+        )
+        assert size <= Decimal(trade["plan"]["size"]), trade
+        assert loss <= Decimal(trade["plan"]["risk_usdt"]) + slipped_by, trade
+    if name == "scalper_micro":
+        assert fallbacks > 5, "taker fallbacks were exercised"

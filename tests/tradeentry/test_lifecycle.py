@@ -119,7 +119,16 @@ def test_end_of_zone_fallback_takes_the_rest_at_market(market: Market) -> None:
     result = follow(market, out["decision_key"], cfg)
     assert result.status == "filled" and result.protect
     [pos] = market.exchange().positions()
-    assert pos.size == Decimal(out["plan"]["size"])
+    # Sized for the limit's price, the entry shrinks at the taker's: the stop still loses no
+    # more than the plan's risk, fees included, and one contract more would lose more.
+    plan = out["plan"]
+    stop, risk = Decimal(plan["stop_loss"]), Decimal(plan["risk_usdt"])
+    contract = market.exchange().contract(SYMBOL).contract_size
+    fee_rate = cfg.order.fee_reserve_pct / 100
+    per_contract = (pos.entry_price - stop + pos.entry_price * fee_rate) * contract
+    assert pos.entry_price > Decimal(plan["entry_price"])
+    assert 0 < pos.size < Decimal(plan["size"])
+    assert pos.size * per_contract <= risk < (pos.size + 1) * per_contract
     # The taker order carried the presets (the limit filled nothing).
     assert {t.kind for t in market.exchange().trigger_orders()} == {
         TriggerKind.STOP_LOSS,
