@@ -301,7 +301,17 @@ def _start(task: Task, kwargs: dict[str, Any], requested_ms: int) -> dict[str, A
             log.info("run %s was started by another delivery", ctx.run_id)
             return {"run_id": ctx.run_id, "status": "running", "duplicate": True}
         data = ctx.to_dict()
-        chain(resolve_symbols.s(data), fan_out.s(data)).apply_async(link_error=[run_failed.s(data)])
+        try:
+            chain(resolve_symbols.s(data), fan_out.s(data)).apply_async(
+                link_error=[run_failed.s(data)]
+            )
+        except BROKER_DOWN:
+            # Nothing was sent: the run waits again and frees its lease, so the retry starts
+            # it instead of taking it for a duplicate of itself (which left it `running`,
+            # holding the profile's lease, until the reaper abandoned it).
+            svc.runs.unstart(ctx.run_id)
+            lock.release(ctx.run_id)
+            raise
         return {
             "run_id": ctx.run_id,
             "status": "started",

@@ -246,3 +246,39 @@ def test_a_chord_error_reaches_the_errback_and_fails_the_run(
     row = svc.runs.get(ctx.run_id)
     assert row.status == "failed" and "TimeLimitExceeded" in (row.detail or "")
     assert svc.run_lock("always_long").holder() is None
+
+
+def test_a_run_whose_chain_the_broker_refused_starts_on_its_retry(
+    db_url: str,
+    make_services: Any,
+    eager_app: Any,
+    profiles_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The broker refuses the chain after the run was recorded `running`: the retry (same
+    task id) must start the run, not drop it as a duplicate while it holds the lease."""
+    from kombu.exceptions import OperationalError as KombuOperationalError
+
+    import mtf.tasks.cycle as cycle
+
+    svc = make_services(db_url, synthetic_symbols=2)
+    _schedule(svc)
+    run_id = _claim(svc)
+    real_chain = cycle.chain
+
+    class RefusedChain:
+        def __init__(self, *args: Any) -> None:
+            pass
+
+        def apply_async(self, **kwargs: Any) -> None:
+            raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379")
+
+    monkeypatch.setattr(cycle, "chain", RefusedChain)
+    with pytest.raises(KombuOperationalError):
+        cycle.run_cycle.apply(kwargs={"profile": "always_long"}, task_id=run_id, throw=True)
+    assert svc.runs.get(run_id).status == "queued"
+    assert svc.run_lock("always_long").holder() is None
+    monkeypatch.setattr(cycle, "chain", real_chain)
+    retried = cycle.run_cycle.apply(kwargs={"profile": "always_long"}, task_id=run_id)
+    assert retried.result["status"] == "started", retried.result
+    assert svc.runs.get(run_id).status == "completed"
