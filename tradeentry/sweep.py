@@ -272,8 +272,12 @@ def _apply(
     orders: ProtectiveOrders,
     now_ms: int,
 ) -> None:
-    """Places first, cancels after: the position is never left without a trigger."""
+    """Places first, cancels after: the position is never left without a trigger. Nothing is
+    cancelled once a placement is not confirmed: what it was to replace stays in force."""
     for action, entry in zip(plan.actions, report.actions, strict=True):
+        if action.kind is ActionKind.CANCEL and report.uncertain:
+            entry["why"] += " (kept: its replacement is not confirmed)"
+            continue
         entry["sending"] = True
         if action.kind is ActionKind.CANCEL:
             assert action.order_id is not None

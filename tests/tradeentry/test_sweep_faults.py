@@ -276,3 +276,40 @@ def test_a_sweep_reads_each_book_once_and_specs_from_the_store(db_url: str) -> N
     # Contract details are read only for the book's mark price, once per symbol.
     assert paths.count("/contract/public/details") == symbols
     assert len(seen) == 2 + 2 * symbols  # positions, trigger orders, then per symbol
+
+
+def test_partial_stops_stay_while_their_whole_replacement_is_not_in_force(db_url: str) -> None:
+    """Places first, cancels after: when the whole-size stop's placement cannot be confirmed
+    (Bitmart no longer lists that generation), the partial stops are kept, never cancelled
+    under a bare position."""
+    m = build_market(db_url, adapter="bitmart")
+    exchange = m.exchange()
+    exchange.submit_order(
+        OrderRequest(
+            symbol=SYMBOL,
+            side=OrderSide.BUY_OPEN_LONG,
+            type=OrderType.MARKET,
+            size=Decimal(10),
+            leverage=5,
+        )
+    )
+    t0 = m.clock
+    run_sweep(m, t0)
+    [whole] = [t for t in exchange.trigger_orders() if t.kind is TriggerKind.STOP_LOSS]
+    exchange.cancel_trigger_order(SYMBOL, whole.order_id)
+    partial = exchange.submit_trigger_order(
+        SYMBOL,
+        kind=TriggerKind.STOP_LOSS,
+        position_side=PositionSide.LONG,
+        trigger_price=whole.trigger_price,
+        size=Decimal(5),
+    )
+    [report] = run_sweep(m, t0 + 1_000).positions
+    assert report.status == UNKNOWN, report.to_dict()
+    left = [t for t in exchange.trigger_orders() if t.kind is TriggerKind.STOP_LOSS]
+    assert [t.order_id for t in left] == [partial.order_id], "the partial stop is kept"
+    # The next sweep replaces the whole stop, then cancels the partial one.
+    [later] = run_sweep(m, t0 + REPLACE_AFTER_MS + 1).positions
+    assert later.status == PROTECTED
+    [now] = [t for t in exchange.trigger_orders() if t.kind is TriggerKind.STOP_LOSS]
+    assert now.size is None or now.size >= Decimal(10)
