@@ -119,7 +119,8 @@ class PositionReport:
     @property
     def status(self) -> str:
         """protected, unprotected or unknown (see the module documentation)."""
-        done = [a for a in self.actions if a.get("done")]
+        # A stop placed or a close sent protects; a stop cancelled does not.
+        done = [a for a in self.actions if a.get("done") and a["action"] != "cancel"]
         if self.had_stop or any(a["role"] in ("stop", "close") for a in done):
             return PROTECTED
         return UNKNOWN if self.uncertain else UNPROTECTED

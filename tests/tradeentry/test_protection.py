@@ -210,3 +210,18 @@ def test_fallback_protection_risks_the_budget_within_the_distance_range():
     assert tiny.stop == D("99.80")
     huge = fallback_intent(position(size="1"), SPEC, FallbackProtection(D(50), D(0), D(3), D(1)))
     assert huge.stop == D("97.00")  # clamped to 3 %
+
+
+def test_a_sweep_verdict_counts_stops_placed_not_stops_cancelled():
+    from tradeentry.guard import PROTECTED, UNPROTECTED
+    from tradeentry.sweep import PositionReport
+
+    def report(*actions: dict[str, object]) -> PositionReport:
+        return PositionReport("X", "long", "10", had_stop=False, intent={}, actions=list(actions))
+
+    cancelled = {"action": "cancel", "role": "stop", "why": "partial", "done": True}
+    placed = {"action": "place", "role": "stop", "why": "bare", "done": True}
+    closed = {"action": "close", "role": "close", "why": "crossed", "done": True}
+    assert report(cancelled).status == UNPROTECTED
+    assert report(placed, cancelled).status == PROTECTED
+    assert report(closed).status == PROTECTED
