@@ -93,9 +93,11 @@ class DeadManSwitch:
         if arm is None:
             return {"armed": {}, "disarmed": []}
         for symbol, seconds in sorted(want.items()):
+            # Recorded before the call: a failed arm may have armed it all the same (a lost
+            # answer), and whatever may be armed is disarmed once its entries are done.
+            self.armed[symbol] = seconds
             try:
                 arm(symbol, seconds)
-                self.armed[symbol] = seconds
             except ExchangeError as exc:
                 log.error("dead-man switch of %s not refreshed: %s", symbol, exc)
         disarmed = []
