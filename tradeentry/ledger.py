@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -234,6 +235,20 @@ class OrderLedger:
                     select(OrderRow).where(
                         OrderRow.exchange == exchange,
                         OrderRow.status.in_(("submitted", "fallback_submitted")),
+                    )
+                )
+            )
+
+    def ended_since(self, exchange: str, since: datetime) -> list[OrderRow]:
+        """Live entries no longer followed whose row changed at or after `since`."""
+        with engine_session(self.engine) as s:
+            return list(
+                s.scalars(
+                    select(OrderRow).where(
+                        OrderRow.exchange == exchange,
+                        OrderRow.dry_run.is_(False),
+                        OrderRow.status.not_in(("submitted", "fallback_submitted")),
+                        OrderRow.updated_at >= since,
                     )
                 )
             )

@@ -6,7 +6,8 @@ whose trade-entry profile sets `dead_man_switch_seconds` gets `cancel-all-after`
 `dead_man_refresh_seconds`. The refresh comes from the stream leader, alive only while the
 engine is: if it dies (and no standby takes over), the exchange cancels those entries when the
 timer runs out. A symbol whose entries are done is disarmed (timeout 0), so the timer never
-outlives the entries and never reaches for what protects an open position.
+outlives the entries and never reaches for what protects an open position. A leader that takes
+over also disarms the symbols whose entries ended while a previous leader's timer may still run.
 
 Position mode: the account's mode (one-way or hedge) is read at start and compared with
 `MTF_POSITION_MODE`; on a mismatch the engine refuses new entries (one-line error naming the
@@ -20,8 +21,10 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from infra import clock
 from infra.settings import Settings
 from providers.port import Exchange, ExchangeError
 from tradeentry.config import TradeEntryConfigError, load_trade_entry
@@ -31,6 +34,8 @@ log = logging.getLogger("mtf.stream")
 
 EXCHANGE = "bitmart"
 MODE_TTL_S = 600.0
+#: How far back a new leader looks for ended entries whose symbol may still be armed.
+MAX_INHERIT_S = 3600
 _checked: weakref.WeakKeyDictionary[Any, tuple[float, str, str | None]] = (
     weakref.WeakKeyDictionary()
 )
@@ -71,6 +76,30 @@ class DeadManSwitch:
     exchange: Callable[[], Exchange]
     armed: dict[str, int] = field(default_factory=dict)
     beats: int = 0
+    # Set when leadership starts: another leader may have armed symbols whose entries ended
+    # since, and only the ledger can tell which.
+    inherit: bool = True
+
+    def take_over(self) -> None:
+        """Leadership (re)starts: the next beat also disarms what a previous leader may have
+        left armed."""
+        self.inherit = True
+
+    def _inherited(self) -> dict[str, int]:
+        """Symbols whose live entries ended recently enough for a previous leader's timer to
+        be still running (its length plus one refresh): they may still be armed."""
+        now = clock.now()
+        refresh = self.settings.dead_man_refresh_seconds
+        since = now - timedelta(seconds=max(MAX_INHERIT_S, refresh))
+        out: dict[str, int] = {}
+        seconds_of: dict[str, int] = {}
+        for row in self.ledger.ended_since(EXCHANGE, since):
+            if row.profile not in seconds_of:
+                seconds_of[row.profile] = self.seconds_for(row.profile)
+            seconds = seconds_of[row.profile]
+            if seconds > 0 and row.updated_at >= now - timedelta(seconds=seconds + refresh):
+                out[row.symbol] = 0
+        return out
 
     def seconds_for(self, profile: str) -> int:
         try:
@@ -88,6 +117,10 @@ class DeadManSwitch:
                 seconds = self.seconds_for(row.profile)
                 if seconds > 0:
                     want[row.symbol] = max(want.get(row.symbol, 0), seconds)
+        if self.inherit:
+            for symbol, seconds in self._inherited().items():
+                self.armed.setdefault(symbol, seconds)
+            self.inherit = False
         venue = self.exchange() if (want or self.armed) else None
         arm = getattr(venue, "cancel_all_after", None)
         if arm is None:

@@ -145,6 +145,7 @@ class StreamService:
 
     async def _guard(self) -> None:
         settings = self.svc.settings
+        self.guard.take_over()
         if self._credentials() is not None:
             try:
                 error = await asyncio.to_thread(

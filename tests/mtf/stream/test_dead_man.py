@@ -55,3 +55,23 @@ def test_an_arm_whose_answer_was_lost_is_disarmed_when_the_entry_ends(db_url: st
     guard.beat()
     assert venue.calls[-1] == ("BTCUSDT", 0), "disarmed: the timer must not outlive the entry"
     assert guard.armed == {}
+
+
+def test_a_new_leader_disarms_what_its_predecessor_left_armed(db_url: str) -> None:
+    """The entry filled while leadership changed hands: the old leader's timer still runs and
+    would cancel the position's orders; the new leader, which never armed it, disarms it."""
+    venue = Venue()
+    old, ledger = switch(db_url, venue)
+    resting(ledger)
+    resting(ledger, "ETHUSDT:1m:1690891140000")
+    old.beat()
+    assert sorted(venue.calls) == [("BTCUSDT", 300), ("ETHUSDT", 300)]
+    ledger.update(KEY, status="filled")  # the old leader dies before its next beat
+    venue.calls.clear()
+    new, _ = switch(db_url, venue)
+    new.beat()
+    assert sorted(venue.calls) == [("BTCUSDT", 0), ("ETHUSDT", 300)]
+    assert new.armed == {"ETHUSDT": 300}
+    venue.calls.clear()
+    new.beat()
+    assert venue.calls == [("ETHUSDT", 300)], "disarmed once"
