@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from infra.db import engine_session
@@ -31,6 +31,7 @@ REPLACE_AFTER_MS = 30_000
 PROTECTED, UNPROTECTED, UNKNOWN = "protected", "unprotected", "unknown"
 
 _ORDERS = table_of(ProtectiveOrderRow)
+_GUARDS = table_of(PositionGuardRow)
 
 
 @dataclass(frozen=True)
@@ -138,25 +139,45 @@ class PositionGuards:
     def record(
         self, exchange: str, guards: Iterable[Guard], *, symbol: str | None, now_ms: int
     ) -> None:
-        """Replace what is known of `exchange`'s positions (of `symbol`, when given)."""
+        """Replace what is known of `exchange`'s positions (of `symbol`, when given). Each
+        verdict is an upsert: a concurrent sweep of the same position writes after this one
+        instead of failing on the row it wrote."""
+        rows = [
+            {
+                "exchange": g.exchange,
+                "symbol": g.symbol,
+                "side": g.side,
+                "status": g.status,
+                "size": g.size,
+                "stop_price": g.stop_price,
+                "detail": g.detail,
+                "checked_ms": now_ms,
+            }
+            for g in guards
+        ]
+        keys = _GUARDS.c.exchange, _GUARDS.c.symbol, _GUARDS.c.side
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         with engine_session(self.engine) as s:
-            stale = delete(PositionGuardRow).where(PositionGuardRow.exchange == exchange)
+            gone = delete(PositionGuardRow).where(PositionGuardRow.exchange == exchange)
             if symbol is not None:
-                stale = stale.where(PositionGuardRow.symbol == symbol)
-            s.execute(stale)
-            s.add_all(
-                PositionGuardRow(
-                    exchange=g.exchange,
-                    symbol=g.symbol,
-                    side=g.side,
-                    status=g.status,
-                    size=g.size,
-                    stop_price=g.stop_price,
-                    detail=g.detail,
-                    checked_ms=now_ms,
+                gone = gone.where(PositionGuardRow.symbol == symbol)
+            if rows:
+                gone = gone.where(
+                    tuple_(*keys).not_in([(r["exchange"], r["symbol"], r["side"]) for r in rows])
                 )
-                for g in guards
-            )
+            s.execute(gone)
+            for row in rows:
+                upsert = insert(_GUARDS).values(**row)
+                s.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=list(keys),
+                        set_={
+                            k: upsert.excluded[k]
+                            for k in row
+                            if k not in ("exchange", "symbol", "side")
+                        },
+                    )
+                )
 
     def mark_unknown(self, exchange: str, *, symbol: str | None, why: str, now_ms: int) -> int:
         """The positions could not be read: what was known of them becomes `unknown` (they
