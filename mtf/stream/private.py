@@ -105,7 +105,7 @@ class PrivateStream:
                 if isinstance(message, OrderUpdate):
                     await self._order(message)
                 elif isinstance(message, PositionUpdate):
-                    self._positions(message)
+                    await self._positions(message)
             except Exception:
                 log.exception("private stream: push not handled")
 
@@ -116,14 +116,14 @@ class PrivateStream:
         followed = await asyncio.to_thread(self.ledger.followed, EXCHANGE)
         for row in followed:
             if cid in (row.client_order_id, taker_client_id(row.decision_key)):
-                self._send(
+                await self._send(
                     "mtf.watch_order",
                     {"decision_key": row.decision_key, "follow_up": False},
                     "orders",
                 )
                 return
 
-    def _positions(self, update: PositionUpdate) -> None:
+    async def _positions(self, update: PositionUpdate) -> None:
         for row in update.positions:
             key = (row.symbol, row.position_type)
             # Unknown counts as flat: a position first seen open gets its sweep too.
@@ -131,12 +131,16 @@ class PrivateStream:
             self.sizes[key] = row.hold_volume
             if before != row.hold_volume:
                 log.info("position %s %d: %s -> %s", row.symbol, key[1], before, row.hold_volume)
-                self._send("mtf.recalc_tpsl", {"exchange": EXCHANGE, "symbol": row.symbol}, "tpsl")
+                await self._send(
+                    "mtf.recalc_tpsl", {"exchange": EXCHANGE, "symbol": row.symbol}, "tpsl"
+                )
 
-    def _send(self, task: str, kwargs: dict[str, Any], queue: str) -> None:
+    async def _send(self, task: str, kwargs: dict[str, Any], queue: str) -> None:
         self.triggered.append((task, kwargs))
         try:
-            self.dispatch(task, kwargs, queue)
+            # In a thread: with the broker away a publish is retried for seconds, which on the
+            # event loop would stall the lease renewal, the pings and the market stream.
+            await asyncio.to_thread(self.dispatch, task, kwargs, queue)
         except Exception:
             log.exception("private stream: %s not sent", task)
 
@@ -149,7 +153,7 @@ class PrivateStream:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._login_up.wait(), timeout=period)
             self._login_up.clear()
-            self._send("mtf.recalc_tpsl", {"exchange": EXCHANGE}, "tpsl")
+            await self._send("mtf.recalc_tpsl", {"exchange": EXCHANGE}, "tpsl")
 
     async def _status_loop(self) -> None:
         while True:
