@@ -131,11 +131,13 @@ class PrivateStream:
             self.sizes[key] = row.hold_volume
             if before != row.hold_volume:
                 log.info("position %s %d: %s -> %s", row.symbol, key[1], before, row.hold_volume)
-                await self._send(
-                    "mtf.recalc_tpsl", {"exchange": EXCHANGE, "symbol": row.symbol}, "tpsl"
-                )
+                sweep = {"exchange": EXCHANGE, "symbol": row.symbol}
+                if not await self._send("mtf.recalc_tpsl", sweep, "tpsl"):
+                    # Not sent: the next push of this position asks for its sweep again.
+                    self.sizes.pop(key, None)
 
-    async def _send(self, task: str, kwargs: dict[str, Any], queue: str) -> None:
+    async def _send(self, task: str, kwargs: dict[str, Any], queue: str) -> bool:
+        """Hand `task` to the workers; False when it could not be sent."""
         self.triggered.append((task, kwargs))
         try:
             # In a thread: with the broker away a publish is retried for seconds, which on the
@@ -143,6 +145,8 @@ class PrivateStream:
             await asyncio.to_thread(self.dispatch, task, kwargs, queue)
         except Exception:
             log.exception("private stream: %s not sent", task)
+            return False
+        return True
 
     # --- reconciliation and status -----------------------------------------------------------
 

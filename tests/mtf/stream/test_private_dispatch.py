@@ -58,3 +58,32 @@ def test_a_hanging_publish_does_not_stall_the_event_loop() -> None:
     worst = asyncio.run(main())
     assert [kw["symbol"] for _, kw in sent] == ["BTCUSDT", "ETHUSDT"]
     assert worst < 0.5, f"the event loop stalled {worst:.2f} s"
+
+
+def test_a_sweep_not_sent_is_asked_for_again_by_the_next_push() -> None:
+    sent: list[dict[str, Any]] = []
+    failures = [1]
+
+    def broker(task: str, kwargs: dict[str, Any], queue: str) -> None:
+        if failures[0]:
+            failures[0] -= 1
+            raise ConnectionError("broker away")
+        sent.append(kwargs)
+
+    async def main() -> None:
+        stream = PrivateStream(
+            ledger=None,  # type: ignore[arg-type]
+            settings=Settings(),
+            url="ws://127.0.0.1:9/user",
+            credentials=TEST_CREDENTIALS,
+            clock=lambda: 0,
+            dispatch=broker,
+        )
+        push = PositionUpdate(
+            (WsPosition(symbol="BTCUSDT", hold_volume=Decimal(3), position_type=1),)
+        )
+        await stream._positions(push)  # the fill's sweep is refused by the broker
+        await stream._positions(push)  # the same size pushed again
+
+    asyncio.run(main())
+    assert sent == [{"exchange": "bitmart", "symbol": "BTCUSDT"}]
