@@ -458,11 +458,21 @@ def describe(name: str, run_count: int, as_json: bool) -> None:
     _print_changes(changes)
 
 
+def _change_text(changes: dict[str, Any]) -> str:
+    """`field: old -> new` for edits; other entries (a trigger's run id) as `key: value`."""
+    parts = []
+    for key, value in (changes or {}).items():
+        if isinstance(value, dict) and set(value) <= {"from", "to"}:
+            parts.append(f"{key}: {value.get('from')} -> {value.get('to')}")
+        else:
+            parts.append(f"{key}: {value}")
+    return ", ".join(parts)
+
+
 def _print_changes(changes: list[Any]) -> None:
     table = Table("when (UTC)", "action", "by", "note", "changes")
     for c in changes:
-        what = ", ".join(f"{k}: {v.get('from')} -> {v.get('to')}" for k, v in c.changes.items())
-        table.add_row(_fmt(c.at), c.action, c.actor, c.note or "", what[:80])
+        table.add_row(_fmt(c.at), c.action, c.actor, c.note or "", _change_text(c.changes)[:80])
     console().print(table)
 
 

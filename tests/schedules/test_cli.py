@@ -143,3 +143,16 @@ def test_gaps_leave_out_paused_stretches(cli: CliRunner) -> None:
     later = datetime.now(UTC) + timedelta(minutes=5)
     during_pause = find_gaps(store, runs, created - timedelta(minutes=1), later)
     assert all(g.scheduled_for <= datetime.now(UTC) for g in during_pause)
+
+
+def test_a_trigger_shows_its_run_id_in_history_and_describe(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mtf import app
+
+    mtf(cli, "schedules", "create", "micro", "--offset", "0")
+    monkeypatch.setattr(app, "send_task", lambda *args, **kwargs: None)
+    run_id = json.loads(mtf(cli, "schedules", "trigger", "micro", "--json"))["run_id"]
+    for args in (("history", "micro"), ("history",), ("describe", "micro")):
+        out = mtf(cli, "schedules", *args)
+        assert "triggered" in out and f"run_id: {run_id}" in out, out
