@@ -62,6 +62,8 @@ def run(
 
     svc = services_or_exit()
     configure_embedded()
+    if symbols:
+        refuse_unknown_symbols(svc, symbols, exchange or svc.settings.exchange)
     request: dict[str, Any] = {}
     if symbols:
         request["symbols"] = symbols
@@ -117,6 +119,25 @@ def run(
         if hint:
             click.secho(hint, fg="yellow", err=True)
     sys.exit(1 if run_row.status == "failed" else 0)
+
+
+def refuse_unknown_symbols(svc: Any, symbols: str, exchange: str) -> None:
+    """Exit 2 before anything runs when no requested symbol is a contract, naming each and what
+    is known: the run would complete having decided nothing. With some known ones the run goes
+    ahead and its summary names the others."""
+    from mtf.request import RunRequest
+    from mtf.tradable import not_contracts
+
+    try:
+        names = RunRequest(symbols=symbols).symbols
+    except ValueError:
+        return  # the run request refuses it with the reason
+    if exchange == "paper":
+        # As the cycle would: the synthetic market exists before its names are judged.
+        svc.synthetic.ensure_universe(svc.settings.synthetic_symbols)
+    unknown = not_contracts(svc, names)
+    if unknown and len(unknown) == len(names):
+        fail("; ".join(f"{s} is {why}" for s, why in unknown.items()), code=2)
 
 
 def imported_history_hint(svc: Any, response: dict[str, Any]) -> str | None:

@@ -107,9 +107,17 @@ def test_an_unknown_symbol_is_not_a_contract_with_close_names(cli: CliRunner) ->
     response = json.loads(ok(cli, "run", "--symbols", "XBTUSDT,BTCUSDT", "--json", "--no-tpsl"))
     assert response["excluded"]["XBTUSDT"].startswith("not a contract (close: BTCUSDT")
     assert set(response["symbols"]) == {"BTCUSDT"}
-    summary = ok(cli, "run", "--symbols", "XBTUSDT", "--no-tpsl")
+    summary = ok(cli, "run", "--symbols", "XBTUSDT,BTCUSDT", "--no-tpsl")
     assert "not a contract: XBTUSDT (close: BTCUSDT" in summary
     assert "no_candles" not in summary
+    # Nothing known to decide: refused before anything runs, every name told.
+    runs_before = ok(cli, "runs", "list")
+    refused = cli.invoke(main, ["run", "--symbols", "XBTUSDT,FOOUSDT", "--no-tpsl"])
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.startswith("error: XBTUSDT is not a contract (close: BTCUSDT")
+    assert "FOOUSDT is not a contract (known contracts: " in refused.stderr
+    assert refused.stdout == "" and refused.stderr.count("\n") == 1
+    assert ok(cli, "runs", "list") == runs_before
     for args in (["diagnose", "XBTUSDT"], ["plan", "XBTUSDT", "--side", "long"]):
         result = cli.invoke(main, args)
         assert result.exit_code == 2
