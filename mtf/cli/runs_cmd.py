@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
+from typing import Any
 
 import click
 from rich.table import Table
@@ -23,9 +25,14 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--limit", default=20, show_default=True)
 @click.option("--profile")
-def list_(limit: int, profile: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+def list_(limit: int, profile: str | None, as_json: bool) -> None:
     """Most recent runs first."""
     svc = services_or_exit()
+    if as_json:
+        for row in svc.runs.recent(limit, profile):
+            click.echo(json.dumps(_run_record(row)))
+        return
     table = Table(
         "run",
         "profile",
@@ -57,6 +64,30 @@ def list_(limit: int, profile: str | None) -> None:
             (why[:77] + "...") if len(why) > 80 else why,
         )
     console().print(table)
+
+
+def _run_record(row: Any) -> dict[str, Any]:
+    def at(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment is not None else None
+
+    return {
+        "run_id": row.run_id,
+        "profile": row.profile,
+        "schedule": row.schedule,
+        "scheduled_for": at(row.scheduled_for),
+        "as_of": at(row.as_of),
+        "dry_run": row.dry_run,
+        "exchange": row.exchange,
+        "status": row.status,
+        "started_at": at(row.started_at),
+        "finished_at": at(row.finished_at),
+        "symbols": row.symbols_total,
+        "ready": row.ready,
+        "invalid": row.invalid,
+        "skipped": row.skipped,
+        "errors": row.errors,
+        "detail": row.detail,
+    }
 
 
 @runs.command("show")

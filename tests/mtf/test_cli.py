@@ -74,6 +74,17 @@ def test_run_json_for_chosen_symbols(cli: CliRunner) -> None:
     assert "5m" in decisions and "rule" in json.dumps(decisions)
 
 
+def test_runs_list_json_gives_one_object_per_run(cli: CliRunner) -> None:
+    run_id = json.loads(cli.invoke(main, ["run", "--json", "--no-tpsl"]).output)["run"]["run_id"]
+    assert cli.invoke(main, ["run", "--current-tf", "4h"]).exit_code == 2
+    listed = cli.invoke(main, ["runs", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    records = [json.loads(line) for line in listed.output.splitlines()]
+    assert [r["status"] for r in records] == ["rejected", "completed"]
+    assert records[1]["run_id"] == run_id and records[1]["symbols"] == 3
+    assert "not an execution timeframe" in records[0]["detail"]
+
+
 def test_refused_request_exits_2(cli: CliRunner) -> None:
     result = cli.invoke(main, ["run", "--current-tf", "4h"])
     assert result.exit_code == 2
