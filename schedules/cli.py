@@ -264,7 +264,9 @@ def create(
         request=_request(sets),
         offset_seconds=settings.beat_offset_seconds if offset is None else offset,
         stale_after_seconds=stale_after,
-        catchup_window_seconds=catchup_window or settings.catchup_window_seconds,
+        catchup_window_seconds=(
+            settings.catchup_window_seconds if catchup_window is None else catchup_window
+        ),
         overlap=overlap or "skip",
         pause_on_failure=bool(pause_on_failure),
         expires_at=_time(expires),
