@@ -465,7 +465,10 @@ def _change_text(changes: dict[str, Any]) -> str:
     parts = []
     for key, value in (changes or {}).items():
         if isinstance(value, dict) and set(value) <= {"from", "to"}:
-            parts.append(f"{key}: {value.get('from')} -> {value.get('to')}")
+            was, now = value.get("from"), value.get("to")
+            # A creation has no "from", a deletion no "to": say the one there is.
+            shown = now if was is None else was if now is None else f"{was} -> {now}"
+            parts.append(f"{key}: {shown}")
         else:
             parts.append(f"{key}: {value}")
     return ", ".join(parts)
@@ -474,7 +477,8 @@ def _change_text(changes: dict[str, Any]) -> str:
 def _print_changes(changes: list[Any]) -> None:
     table = Table("when (UTC)", "action", "by", "note", "changes")
     for c in changes:
-        table.add_row(_fmt(c.at), c.action, c.actor, c.note or "", _change_text(c.changes)[:80])
+        # Wrapped by the table, never cut: a cut entry would read as a different value.
+        table.add_row(_fmt(c.at), c.action, c.actor, c.note or "", _change_text(c.changes))
     console().print(table)
 
 

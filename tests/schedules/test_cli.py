@@ -81,7 +81,10 @@ def test_create_describe_pause_resume_and_history(cli: CliRunner) -> None:
     assert history[2]["note"] == "exchange maintenance" and "@" in history[2]["actor"]
     mtf(cli, "schedules", "delete", "nightly", "--note", "done")
     assert "nightly" not in mtf(cli, "schedules", "list")
-    assert "deleted" in mtf(cli, "schedules", "history", "nightly")
+    table = mtf(cli, "schedules", "history", "nightly")
+    assert "deleted" in table and "offset_seconds: 0.0 -> 5.0" in table
+    # every field of a creation is shown (the last one included), without "None ->"
+    assert "request:" in table and "None" not in table
 
 
 def test_errors_are_one_line(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
