@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -37,10 +39,35 @@ def _trade_entry_state(name: str) -> str:
     return "trade entry ok"
 
 
+def _record(name: str) -> dict[str, Any]:
+    """One profile for `--json`: its timeframes, or its problems, and its trade-entry state."""
+    record: dict[str, Any] = {"name": name, "valid": True, "problems": []}
+    try:
+        p = load_profile(name)
+    except ProfileError as exc:
+        record.update(valid=False, problems=[str(problem) for problem in exc.problems])
+    else:
+        record.update(mode=p.mode, context=list(p.context), execution=list(p.execution))
+    entry = "missing" if name not in available_trade_entries() else "ok"
+    entry_problems: list[str] = []
+    if entry == "ok":
+        try:
+            load_trade_entry(name)
+        except TradeEntryConfigError as exc:
+            entry = "invalid"
+            entry_problems = [f"{where or '<root>'}: {message}" for where, message in exc.problems]
+    record.update(trade_entry=entry, trade_entry_problems=entry_problems)
+    return record
+
+
 @profiles.command("list")
-def list_() -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per profile.")
+def list_(as_json: bool) -> None:
     """Available profiles with their timeframes and the state of their trade-entry profile."""
     for name in available_profiles():
+        if as_json:
+            click.echo(json.dumps(_record(name)))
+            continue
         entry = _trade_entry_state(name)
         try:
             p = load_profile(name)

@@ -156,6 +156,12 @@ def test_trade_entry_profiles_are_listed_and_checked(
     listing = cli.invoke(main, ["profiles", "list"])
     lonely = next(line for line in listing.output.splitlines() if line.startswith("lonely"))
     assert "trade entry MISSING" in lonely
+    listed = cli.invoke(main, ["profiles", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    records = {r["name"]: r for r in map(json.loads, listed.output.splitlines())}
+    assert records["lonely"]["trade_entry"] == "missing" and records["lonely"]["valid"]
+    assert records["regular"]["context"] == ["4h", "1h"] and records["regular"]["mode"]
+    assert records["scalper_micro"]["trade_entry"] == "ok"
 
 
 def test_a_bad_environment_value_names_the_variable(
