@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -87,9 +90,10 @@ def run(
     if no_tpsl:
         request["process_tp_sl"] = False
 
-    result = run_cycle.apply(kwargs=request)
+    with _without_rejection_log():
+        result = run_cycle.apply(kwargs=request)
     if result.failed():
-        fail(str(result.result), code=2)
+        fail(one_line(str(result.result)), code=2)
     started = result.result
     run_row = svc.runs.get(started["run_id"])
     if run_row is None:
@@ -119,6 +123,28 @@ def run(
         if hint:
             click.secho(hint, fg="yellow", err=True)
     sys.exit(1 if run_row.status == "failed" else 0)
+
+
+def one_line(message: str) -> str:
+    """A refusal listing its problems on indented lines, as one line."""
+    head, *rest = message.splitlines() or [""]
+    problems = [line.strip().removeprefix("- ") for line in rest if line.strip()]
+    return f"{head}: {'; '.join(problems)}" if problems else head
+
+
+@contextlib.contextmanager
+def _without_rejection_log() -> Iterator[None]:
+    """The task logs a refused request for the workers' log; here the error line says it."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("run rejected:")
+
+    logger = logging.getLogger("mtf.run")
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
 
 
 def refuse_unknown_symbols(svc: Any, symbols: str, exchange: str) -> None:

@@ -85,10 +85,16 @@ def test_runs_list_json_gives_one_object_per_run(cli: CliRunner) -> None:
     assert "not an execution timeframe" in records[0]["detail"]
 
 
-def test_refused_request_exits_2(cli: CliRunner) -> None:
+def test_refused_request_exits_2(cli: CliRunner, caplog: pytest.LogCaptureFixture) -> None:
     result = cli.invoke(main, ["run", "--current-tf", "4h"])
     assert result.exit_code == 2
     assert "not an execution timeframe of scalper_micro" in result.output
+    # one line, not the task's log record beside it, problems included
+    unknown = cli.invoke(main, ["run", "--profile", "nope"])
+    assert unknown.exit_code == 2 and unknown.stdout == ""
+    assert unknown.stderr.startswith("error: invalid profile nope: 1 problem(s): unknown profile")
+    assert unknown.stderr.count("\n") == 1 and "available: crash, regular" in unknown.stderr
+    assert not [r for r in caplog.records if r.getMessage().startswith("run rejected")]
 
 
 def test_import_then_replay(cli: CliRunner) -> None:
