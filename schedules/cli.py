@@ -257,6 +257,13 @@ def create(
     settings = get_settings()
     if paused and not note:
         raise ScheduleError("--paused needs --note (why it is paused)")
+    static = beat_schedule(settings)
+    if name in static:
+        # `list`, `describe` and the runs would show two different things under one name.
+        raise ScheduleError(
+            f"schedule {name!r}: the name of beat's static entry ({static[name]['task']}); "
+            f"static names: {', '.join(static)}"
+        )
     spec = ScheduleSpec(
         name=name,
         profile=profile or settings.profile,

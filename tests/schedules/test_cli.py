@@ -93,6 +93,9 @@ def test_errors_are_one_line(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) ->
     assert "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
     unknown = cli.invoke(main, ["schedules", "pause", "nope", "--note", "x"])
     assert unknown.exit_code == 2 and "no schedule named 'nope'" in unknown.output
+    static = cli.invoke(main, ["schedules", "create", "tpsl:sweep"])
+    assert static.exit_code == 2 and "the name of beat's static entry" in static.output
+    assert "tpsl:sweep" not in mtf(cli, "schedules", "history")
     # an out-of-range value is refused as `update` refuses it, never replaced by the default
     zero = cli.invoke(main, ["schedules", "create", "z", "--catchup-window", "0"])
     assert zero.exit_code == 2 and "catch-up window 0s: must be at least 1" in zero.output
