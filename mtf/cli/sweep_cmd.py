@@ -163,22 +163,30 @@ def sweep_cmd(
 
 @backtest.command("sweeps")
 @click.option("--limit", default=20, show_default=True)
-def sweeps(limit: int) -> None:
+@click.option("--json", "as_json", is_flag=True)
+def sweeps(limit: int, as_json: bool) -> None:
     """Kept sweeps, most recent first."""
     from mtf.backtest.store import BacktestStore
 
+    items = [
+        {
+            "sweep": row.sweep_id,
+            "created": f"{row.created_at:%Y-%m-%d %H:%M}",
+            "profile": row.profile,
+            "status": row.status,
+            "sets": len(row.sets),
+            "symbols": ",".join(row.request["symbols"]),
+            "from": iso(int(row.request["start_ms"])),
+            "to": iso(int(row.request["end_ms"])),
+        }
+        for row in BacktestStore(services_or_exit().engine).sweeps(limit)
+    ]
+    if as_json:  # as `mtf backtest list --json`
+        click.echo(json.dumps(items, indent=2))
+        return
     table = Table("sweep", "created", "profile", "status", "sets", "symbols", "from", "to")
-    for row in BacktestStore(services_or_exit().engine).sweeps(limit):
-        table.add_row(
-            row.sweep_id,
-            f"{row.created_at:%Y-%m-%d %H:%M}",
-            row.profile,
-            row.status,
-            str(len(row.sets)),
-            ",".join(row.request["symbols"]),
-            iso(int(row.request["start_ms"])),
-            iso(int(row.request["end_ms"])),
-        )
+    for item in items:
+        table.add_row(*(str(v) for v in item.values()))
     console().print(table)
 
 

@@ -111,6 +111,8 @@ def test_a_local_sweep_gives_each_set_the_report_of_a_backtest(cli: CliRunner) -
     assert drawdowns == sorted(drawdowns, reverse=True), "smallest drawdown first"
     text = invoke(cli, "backtest", "sweeps").stdout
     assert result["sweep_id"] in text and "done" in text
+    kept = json.loads(invoke(cli, "backtest", "sweeps", "--json").stdout)
+    assert [(k["sweep"], k["status"], k["sets"]) for k in kept] == [(result["sweep_id"], "done", 4)]
 
 
 def test_sort_keys_put_missing_figures_last() -> None:
