@@ -302,6 +302,9 @@ class OrderRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # The one watcher chain following the resting entry; an older chain stops at its next look.
     watch_token: Mapped[str | None] = mapped_column(String(32))
+    # Until when (shared clock, ms) one follower holds the entry: the watcher and the TP/SL
+    # sweep never act on it at once (`OrderLedger.hold_follow`).
+    follow_lease_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # --- paper exchange state (providers.paper) ---------------------------------------------------

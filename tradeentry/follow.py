@@ -100,7 +100,30 @@ def follow_entry(
     idle_poll_seconds: float | None = None,
 ) -> FollowResult:
     """The `look`-th look at the entry of `row` (a ledger row in a FOLLOWED status); see
-    `decide_watch` for `idle_poll_seconds`."""
+    `decide_watch` for `idle_poll_seconds`. One follower at a time: a look that finds the
+    entry held by another (the watcher, a sweep) does nothing and comes back a second later."""
+    if row.status not in FOLLOWED:
+        return FollowResult(row.status, f"entry is {row.status}; nothing to follow")
+    if not ledger.hold_follow(row.decision_key):
+        return FollowResult(row.status, "another follower is looking at it", next_in_s=1.0)
+    try:
+        # What the other follower did before letting go is read, not overwritten.
+        fresh = ledger.get(row.decision_key)
+        assert fresh is not None
+        return _look(fresh, exchange, ledger, config, now_ms, look, idle_poll_seconds)
+    finally:
+        ledger.release_follow(row.decision_key)
+
+
+def _look(
+    row: OrderRow,
+    exchange: Exchange,
+    ledger: OrderLedger,
+    config: TradeEntryConfig,
+    now_ms: int,
+    look: int,
+    idle_poll_seconds: float | None,
+) -> FollowResult:
     if row.status not in FOLLOWED:
         return FollowResult(row.status, f"entry is {row.status}; nothing to follow")
     plan = row.plan

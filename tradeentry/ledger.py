@@ -30,6 +30,9 @@ STATUSES = (
     "error",
     "stale",
 )
+#: How long one look at a resting entry may hold it: longer than a look's exchange calls with
+#: their retries, short enough that a follower that died holding it delays the next little.
+FOLLOW_LEASE_S = 60.0
 #: Statuses of an entry that was sent (and so may have become a position).
 ENTERED = ("submitted", "fallback_submitted", "filled", "expired")
 
@@ -193,6 +196,25 @@ class OrderLedger:
             conn.execute(update(_T).where(key).values(**values))
         if before is not None and values.get("status", before.status) != before.status:
             telemetry.order_status(before.exchange, values["status"])
+
+    def hold_follow(self, decision_key: str, seconds: float = FOLLOW_LEASE_S) -> bool:
+        """Take the entry's follow lease for `seconds` (shared clock) unless another follower
+        holds it: the watcher and the TP/SL sweep never cancel, fall back or record an end of
+        the same entry at once, so neither overwrites what the other just did."""
+        now = clock.now_ms()
+        key = _T.c.decision_key == decision_key
+        free = (_T.c.follow_lease_ms.is_(None)) | (_T.c.follow_lease_ms < now)
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(_T).where(key & free).values(follow_lease_ms=now + int(seconds * 1000))
+            )
+        return bool(taken.rowcount)
+
+    def release_follow(self, decision_key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_T).where(_T.c.decision_key == decision_key).values(follow_lease_ms=None)
+            )
 
     def new_watcher(self, decision_key: str) -> str:
         """A token for a new watcher chain of the entry; the previous chain, if any, stops at

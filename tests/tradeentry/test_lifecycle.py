@@ -226,3 +226,49 @@ def test_a_tripped_risk_limit_never_blocks_protection(market: Market) -> None:
         TriggerKind.STOP_LOSS,
         TriggerKind.TAKE_PROFIT,
     }
+
+
+def test_a_follower_with_an_old_copy_of_the_entry_never_overwrites_what_another_did(
+    market: Market,
+) -> None:
+    # The TP/SL sweep read the entry while it rested; the watcher then cancelled the limit and
+    # fell back to a taker order. The sweep's look must follow the taker, not call it expired.
+    cfg = config(
+        fallback_end_of_zone={
+            "enabled": True,
+            "seconds_before_expiry": 30,
+            "max_spread_bps": 10,
+            "max_slippage_bps": 500,
+        }
+    )
+    out = enter(market, cfg)
+    key = out["decision_key"]
+    market.extend([last_close(market) * 1.001] * 5)
+    market.advance(2.6)
+    read_by_the_sweep = market.ledger().get(key)
+    assert read_by_the_sweep is not None and read_by_the_sweep.status == "submitted"
+    assert follow(market, key, cfg).status == "fallback_submitted"  # the watcher's look
+    late = follow_entry(read_by_the_sweep, market.exchange(), market.ledger(), cfg, market.clock)
+    assert late.status == "filled" and late.protect, late
+    row = market.ledger().get(key)
+    assert row is not None and row.status == "filled"
+    [pos] = market.exchange().positions()
+    assert row.filled_size == pos.size
+
+
+def test_an_entry_another_follower_holds_is_left_alone(market: Market) -> None:
+    cfg = config(fallback_end_of_zone={"enabled": False})
+    out = enter(market, cfg)
+    key = out["decision_key"]
+    market.extend([last_close(market) * 1.004] * 5)
+    market.advance(4)  # past the zone: a look would cancel the limit
+    ledger = market.ledger()
+    assert ledger.hold_follow(key)  # another follower is in the middle of a look
+    held = follow(market, key, cfg)
+    assert held.status == "submitted" and held.next_in_s == 1.0, held
+    assert len(market.exchange().open_orders()) == 1  # nothing cancelled
+    assert not ledger.hold_follow(key), "a held lease is not taken twice"
+    ledger.release_follow(key)
+    done = follow(market, key, cfg)
+    assert done.status == "expired" and market.exchange().open_orders() == []
+    assert ledger.hold_follow(key), "a look lets go of the entry when it ends"
