@@ -190,6 +190,9 @@ class RunRow(Base):
     due_at: Mapped[datetime | None]  # the reference of its staleness (scheduled or requested)
     deadline_at: Mapped[datetime | None] = mapped_column(index=True)  # reaped after this
     lateness_ms: Mapped[int | None] = mapped_column(BigInteger)  # start minus intended start
+    # when the reducer sent what follows the run's end (orders, TP/SL sweep, buffered run):
+    # a redelivered reducer finding it set sends nothing again
+    dispatched_at: Mapped[datetime | None]
 
 
 class RunResultRow(Base):

@@ -50,6 +50,16 @@ def _now() -> datetime:
 
 
 @dataclass(frozen=True)
+class Finished:
+    """How `RunStore.finish` left a run: its status, whether this call ended it, and whether
+    what follows its end (orders, TP/SL sweep, buffered run) was already sent."""
+
+    status: str
+    first: bool
+    dispatched: bool
+
+
+@dataclass(frozen=True)
 class Reaped:
     """A run the reaper ended: what it was, what it became and why."""
 
@@ -287,10 +297,12 @@ class RunStore:
                 _pause_on_failure(s, row.schedule, run_id, detail)
         telemetry.run_recorded(profile, status)
 
-    def finish(self, ctx: RunContext, response: dict[str, Any], status: str = "completed") -> str:
-        """Record the run's outcome (its per-symbol results are saved by `save_results`) and
-        return the status it ends with: a run the reaper already ended keeps that status (its
-        response is kept for the record)."""
+    def finish(
+        self, ctx: RunContext, response: dict[str, Any], status: str = "completed"
+    ) -> Finished:
+        """Record the run's end (its per-symbol results are saved by `save_results`), once: a
+        run that already ended (reaped, failed, or ended by an earlier delivery of its
+        reducer) keeps its status, and keeps this response only if it had none."""
         run = response["run"]
         with engine_session(self.engine) as s:
             row = s.get(RunRow, ctx.run_id, with_for_update=True) or RunRow(
@@ -302,22 +314,30 @@ class RunStore:
                 started_at=from_ms(ctx.started_ms),
                 request={},
             )
-            first = row.status in (None, "running")
-            if row.status in ("abandoned", "failed"):
-                status = row.status
-            else:
+            first = row.status is None or row.status in ACTIVE
+            if first:
                 row.status = status if response["status"] != "failed" else "failed"
                 row.finished_at = _now()
-            row.symbols_total = run["symbols_processed"]
-            row.ready, row.invalid = run["ready"], run["invalid"]
-            row.skipped, row.errors = run["skipped"], run["errors"]
-            row.response = jsonable(response)
+            if first or row.response is None:
+                row.symbols_total = run["symbols_processed"]
+                row.ready, row.invalid = run["ready"], run["invalid"]
+                row.skipped, row.errors = run["skipped"], run["errors"]
+                row.response = jsonable(response)
             s.add(row)
-            status = row.status
+            ended = Finished(row.status, first, row.dispatched_at is not None)
             request = dict(row.request or {})
-        if first:  # a redelivered reducer rewrites the row but is not another run
-            telemetry.run_finished(ctx, status, response, request)
-        return status
+        if first:  # a redelivered reducer is not another run
+            telemetry.run_finished(ctx, ended.status, response, request)
+        return ended
+
+    def mark_dispatched(self, run_id: str) -> None:
+        """What follows the run's end is sent: a redelivered reducer sends nothing again."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_RUNS)
+                .where(_RUNS.c.run_id == run_id, _RUNS.c.dispatched_at.is_(None))
+                .values(dispatched_at=_now())
+            )
 
     def mark_stale_results(self, run_id: str, symbols: list[str], detail: str) -> None:
         """READY results of a run that went stale: recorded `STALE`, with the age."""

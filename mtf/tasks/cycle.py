@@ -463,7 +463,7 @@ def _end_stale_before_validation(svc: Services, ctx: RunContext, age_ms: int) ->
     )
     response = outcome_response(ctx, "stale", detail)
     svc.run_lock(ctx.profile).release(ctx.run_id)
-    status = svc.runs.finish(ctx, response, status="stale")
+    status = svc.runs.finish(ctx, response, status="stale").status
     svc.runs.set_detail(ctx.run_id, detail)
     log.warning("run %s: %s", status, detail)
     start_buffered(svc, ctx.profile)
@@ -636,8 +636,16 @@ def reduce_run(
         # Free the profile before recording the run, so whoever sees it recorded can start the
         # next one.
         svc.run_lock(ctx.profile).release(ctx.run_id)
-        status = svc.runs.finish(ctx, response, status="stale" if stale else "completed")
-        if stale is not None:
+        ended = svc.runs.finish(ctx, response, status="stale" if stale else "completed")
+        status = ended.status
+        if ended.dispatched:
+            log.warning(
+                "run %s had already ended %s and sent what follows: nothing sent again",
+                ctx.run_id,
+                status,
+            )
+            return response
+        if stale is not None and status == "stale":  # not a completed run seen late again
             svc.runs.mark_stale_results(ctx.run_id, stale["symbols"], response["message"])
         if status != "completed" and decisions and not blocked:
             log.warning(
@@ -663,6 +671,7 @@ def reduce_run(
                 self.backend.forget(task_id)
         start_buffered(svc, ctx.profile)
         publish_outcome(app, ctx.run_id, status, jsonable(response))
+        svc.runs.mark_dispatched(ctx.run_id)
         log.info("%s", compact_summary(response))
         return response
 

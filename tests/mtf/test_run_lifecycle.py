@@ -282,3 +282,76 @@ def test_a_run_whose_chain_the_broker_refused_starts_on_its_retry(
     retried = cycle.run_cycle.apply(kwargs={"profile": "always_long"}, task_id=run_id)
     assert retried.result["status"] == "started", retried.result
     assert svc.runs.get(run_id).status == "completed"
+
+
+def test_a_late_redelivered_reducer_changes_nothing_and_sends_nothing_again(
+    db_url: str,
+    make_services: Any,
+    eager_app: Any,
+    profiles_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reducer's message is delivered again minutes after the run completed (its worker
+    died before the ack): the run stays completed, and no order or TP/SL sweep is sent again."""
+    import mtf.tasks.cycle as cycle
+
+    svc = make_services(db_url, synthetic_symbols=2, tpsl_every_minutes=1)
+    real_build = cycle.build_response
+    seen: dict[str, Any] = {}
+
+    def build_response(ctx: RunContext, results: Any, resolved: Any, **kwargs: Any) -> Any:
+        seen.update(data=ctx.to_dict(), batches=[list(results)], resolved=dict(resolved))
+        return real_build(ctx, results, resolved, **kwargs)
+
+    monkeypatch.setattr(cycle, "build_response", build_response)
+    out = run(profile="always_long")
+    before = svc.runs.get(out["run_id"])
+    assert before.status == "completed"
+    placed = len(orders(svc))
+    assert placed, "the completed run placed its READY decisions"
+    sent: list[str] = []
+    monkeypatch.setattr(cycle.place_order, "apply_async", lambda *a, **k: sent.append("order"))
+    monkeypatch.setattr(cycle.recalc_tpsl, "apply_async", lambda *a, **k: sent.append("tpsl"))
+    clock.set_offset_ms(clock.offset_ms() + 3 * 60_000)  # redelivered 3 minutes later: stale
+    try:
+        again = cycle.reduce_run.apply(args=(seen["batches"], seen["data"], seen["resolved"]))
+    finally:
+        clock.set_offset_ms(0)
+    assert again.successful(), again.result
+    after = svc.runs.get(out["run_id"])
+    assert (after.status, after.finished_at, after.response) == (
+        "completed",
+        before.finished_at,
+        before.response,
+    )
+    assert {r.status for r in results(svc, out["run_id"])} != {"STALE"}
+    assert sent == [] and len(orders(svc)) == placed
+
+
+def test_a_reducer_retried_after_a_refused_order_still_sends_it(
+    db_url: str,
+    make_services: Any,
+    eager_app: Any,
+    profiles_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run is recorded completed, then the broker refuses its order: the retry of the
+    reducer finds the run ended but not yet followed up, and sends the order."""
+    from kombu.exceptions import OperationalError as KombuOperationalError
+
+    import mtf.tasks.cycle as cycle
+
+    svc = make_services(db_url, synthetic_symbols=1)
+    sent: list[str] = []
+
+    def refuse_once(*args: Any, kwargs: dict[str, Any], **options: Any) -> None:
+        if not sent:
+            sent.append("refused")
+            raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379")
+        sent.append(kwargs["decision"]["symbol"])
+
+    monkeypatch.setattr(cycle.place_order, "apply_async", refuse_once)
+    out = run(profile="always_long")
+    row = svc.runs.get(out["run_id"])
+    assert row.status == "completed" and row.dispatched_at is not None
+    assert sent == ["refused", "BTCUSDT"]
