@@ -234,15 +234,16 @@ def _start(task: Task, kwargs: dict[str, Any], requested_ms: int) -> dict[str, A
     try:
         ctx = build_context(task, kwargs, requested_ms=requested_ms, run=run, schedule=schedule)
     except InvalidRunRequest as exc:
-        if run_id:
+        if run_id:  # recorded under what the request would have run with
+            named = kwargs.get("profile") or kwargs.get("mtf_profile")
             svc.runs.record_outcome(
                 run_id,
-                profile=str(kwargs.get("profile") or kwargs.get("mtf_profile") or "?")[:80],
+                profile=str(named or svc.settings.profile)[:80],
                 status="rejected",
                 detail=str(exc),
                 request=kwargs,
                 dry_run=True,
-                exchange=str(kwargs.get("exchange") or "?")[:20],
+                exchange=str(kwargs.get("exchange") or svc.settings.exchange)[:20],
                 as_of_ms=None,
             )
         log.error("run rejected: %s", exc)

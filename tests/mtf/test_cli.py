@@ -83,6 +83,8 @@ def test_runs_list_json_gives_one_object_per_run(cli: CliRunner) -> None:
     assert [r["status"] for r in records] == ["rejected", "completed"]
     assert records[1]["run_id"] == run_id and records[1]["symbols"] == 3
     assert "not an execution timeframe" in records[0]["detail"]
+    # no profile named: recorded under the default one, which it would have run with
+    assert (records[0]["profile"], records[0]["exchange"]) == ("scalper_micro", "paper")
 
 
 def test_refused_request_exits_2(cli: CliRunner, caplog: pytest.LogCaptureFixture) -> None:
