@@ -411,9 +411,10 @@ class RunStore:
         telemetry.run_recorded(profile, status)
         return True
 
-    def reap(self, now: datetime | None = None) -> list[Reaped]:
+    def reap(self, now: datetime | None = None, *, log_each: bool = True) -> list[Reaped]:
         """End every run past its deadline: a started one `abandoned`, one that never started
-        `missed`; free the leases they hold. Idempotent and safe from several processes."""
+        `missed`; free the leases they hold. Idempotent and safe from several processes.
+        Each is logged unless `log_each` is off (a caller that prints them itself)."""
         now = now or _now()
         with engine_session(self.engine) as s:
             late = list(
@@ -441,7 +442,8 @@ class RunStore:
                 reaped.append(
                     Reaped(row.run_id, row.profile, row.schedule, row.status, status, detail)
                 )
-                log.warning("run %s %s: %s", row.run_id, status, detail)
+                if log_each:
+                    log.warning("run %s %s: %s", row.run_id, status, detail)
                 telemetry.run_recorded(row.profile, status)
         release_held_by(self.engine, [r.run_id for r in reaped])
         return reaped

@@ -159,7 +159,7 @@ def wait(run_id: str, timeout: float, as_json: bool) -> None:
 def reap() -> None:
     """End runs past their deadline now (beat does it every few seconds)."""
     svc = services_or_exit()
-    for r in svc.runs.reap():
+    for r in svc.runs.reap(log_each=False):  # printed here, not logged beside
         click.echo(f"{r.run_id} {r.was} -> {r.status}: {r.detail}")
 
 

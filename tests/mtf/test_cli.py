@@ -243,3 +243,30 @@ def test_replay_counts_decisions_over_imported_candles(cli: CliRunner) -> None:
     assert data["decisions"] == 73  # every 5 minutes from 00:00 to 06:00 inclusive
     assert sum(data["statuses"].values()) == 73
     assert sum(data["reasons"].values()) == data["statuses"].get("INVALID", 0)
+
+
+def test_runs_reap_prints_each_reaped_run_once(
+    cli: CliRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import timedelta
+
+    from infra import clock
+    from mtf.context import RunContext
+    from mtf.services import services
+
+    assert cli.invoke(main, ["db", "upgrade"]).exit_code == 0
+    now = clock.now_ms()
+    ctx = RunContext(
+        run_id="0f0f0f0f-dead-4000-8000-000000000001",
+        profile="scalper_micro",
+        as_of_ms=now,
+        dry_run=True,
+        exchange="paper",
+        started_ms=now,
+    )
+    assert services().runs.start(ctx, {}, deadline=clock.now() - timedelta(seconds=1))
+    caplog.set_level("INFO")
+    result = cli.invoke(main, ["runs", "reap"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(ctx.run_id) == 1 and "running -> abandoned" in result.output
+    assert not [r for r in caplog.records if ctx.run_id in r.getMessage()], "printed once"
