@@ -20,7 +20,8 @@ from rich.table import Table
 
 from infra import clock
 from infra.settings import get_settings, mask_url_password
-from mtf.cli.common import console, fail
+from mtf.cli.common import console, fail, services_or_exit
+from mtf.cli.run_cmd import describe_unknown, unknown_symbols
 from mtf.cli.runs_cmd import runs as runs_group
 from mtf.runs import RunStore
 from mtf.staleness import run_deadline, stale_after_ms
@@ -98,6 +99,25 @@ def _request(pairs: tuple[str, ...]) -> dict[str, Any]:
         except ValueError:
             out[key.strip()] = raw
     return out
+
+
+def _check_symbols(request: dict[str, Any]) -> None:
+    """Refuse symbols that are not contracts, as `mtf run` does: the schedule would decide
+    nothing for them every time. An empty contract table cannot tell: a warning then."""
+    if not request.get("symbols"):
+        return
+    svc = services_or_exit()
+    exchange = str(request.get("exchange") or request.get("cex") or svc.settings.exchange)
+    names, unknown = unknown_symbols(svc, request["symbols"], exchange)
+    if unknown:
+        raise ScheduleError(describe_unknown(unknown))
+    if names and not svc.contracts.by_source():
+        click.secho(
+            f"warning: no contracts are stored yet (`mtf contracts sync`): "
+            f"{', '.join(names)} not checked",
+            fg="yellow",
+            err=True,
+        )
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -278,6 +298,7 @@ def create(
         pause_on_failure=bool(pause_on_failure),
         expires_at=_time(expires),
     )
+    _check_symbols(spec.request)
     store, _ = _stores()
     row = store.create(spec, actor=default_actor(), note=note, paused=paused)
     _show_one(row, as_json, f"created {row.name}")
@@ -320,10 +341,13 @@ def update_(
         if value is not None:
             changes[key] = value
     if sets or unsets:
-        request = {**(row.request or {}), **_request(sets)}
+        given = _request(sets)
+        request = {**(row.request or {}), **given}
         for key in unsets:
             request.pop(key, None)
         changes["request"] = request
+        if {"symbols", "exchange", "cex"} & set(given):
+            _check_symbols(request)
     row = store.update(name, changes, actor=default_actor(), note=note)
     _show_one(row, as_json, f"updated {row.name} (version {row.version})")
 

@@ -151,19 +151,30 @@ def refuse_unknown_symbols(svc: Any, symbols: str, exchange: str) -> None:
     """Exit 2 before anything runs when no requested symbol is a contract, naming each and what
     is known: the run would complete having decided nothing. With some known ones the run goes
     ahead and its summary names the others."""
+    names, unknown = unknown_symbols(svc, symbols, exchange)
+    if unknown and len(unknown) == len(names):
+        fail(describe_unknown(unknown), code=2)
+
+
+def unknown_symbols(svc: Any, symbols: Any, exchange: str) -> tuple[list[str], dict[str, str]]:
+    """The requested names, and those that are not contracts with why and the closest known
+    ones. None unknown when the names are invalid (the run request refuses them with the
+    reason) or the contract table is empty (it cannot tell)."""
     from mtf.request import RunRequest
     from mtf.tradable import not_contracts
 
     try:
         names = RunRequest(symbols=symbols).symbols
     except ValueError:
-        return  # the run request refuses it with the reason
+        return [], {}
     if exchange == "paper":
         # As the cycle would: the synthetic market exists before its names are judged.
         svc.synthetic.ensure_universe(svc.settings.synthetic_symbols)
-    unknown = not_contracts(svc, names)
-    if unknown and len(unknown) == len(names):
-        fail("; ".join(f"{s} is {why}" for s, why in unknown.items()), code=2)
+    return names, not_contracts(svc, names)
+
+
+def describe_unknown(unknown: dict[str, str]) -> str:
+    return "; ".join(f"{s} is {why}" for s, why in unknown.items())
 
 
 def imported_history_hint(svc: Any, response: dict[str, Any]) -> str | None:

@@ -165,3 +165,34 @@ def test_a_trigger_shows_its_run_id_in_history_and_describe(
     for args in (("history", "micro"), ("history",), ("describe", "micro")):
         out = mtf(cli, "schedules", *args)
         assert "triggered" in out and f"run_id: {run_id}" in out, out
+
+
+def test_symbols_that_are_not_contracts_are_refused_naming_the_closest(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MTF_SYNTHETIC_SYMBOLS", "3")
+    out = cli.invoke(main, ["schedules", "create", "foo", "--set", "symbols=FOOUSDT,BTCUSD"])
+    assert out.exit_code == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1, out.stderr
+    assert "FOOUSDT is not a contract" in out.stderr
+    assert "BTCUSD is not a contract (close: BTCUSDT)" in out.stderr
+    listed = [json.loads(line) for line in mtf(cli, "schedules", "list", "--json").splitlines()]
+    assert "foo" not in {s.get("name") for s in listed}
+    mtf(cli, "schedules", "create", "ok", "--set", 'symbols=["BTCUSDT"]')
+    refused = cli.invoke(main, ["schedules", "update", "ok", "--set", "symbols=ETHUSDT,FOOUSDT"])
+    assert refused.exit_code == 2 and "FOOUSDT is not a contract" in refused.stderr
+    described = json.loads(mtf(cli, "schedules", "describe", "ok", "--json"))
+    assert described["request"]["symbols"] == ["BTCUSDT"]
+    mtf(cli, "schedules", "update", "ok", "--set", "symbols=ETHUSDT")
+
+
+def test_symbols_are_accepted_with_a_warning_before_any_contract_is_synced(
+    cli: CliRunner,
+) -> None:
+    out = cli.invoke(
+        main,
+        ["schedules", "create", "live", "--set", "exchange=bitmart", "--set", "symbols=FOOUSDT"],
+    )
+    assert out.exit_code == 0, out.output
+    assert "created live" in out.stdout
+    assert out.stderr.startswith("warning: no contracts are stored yet") and "FOOUSDT" in out.stderr
