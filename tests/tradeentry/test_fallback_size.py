@@ -9,23 +9,12 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from providers.types import ContractSpec, PositionSide, TopOfBook
+from providers.types import PositionSide, TopOfBook
+from tests.tradeentry.venue import SPEC as VENUE_SPEC
 from tradeentry.watcher import FallbackRisk, fallback_size
 
 D = Decimal
-SPEC = ContractSpec(
-    symbol="TESTUSDT",
-    base_currency="TEST",
-    quote_currency="USDT",
-    tick_size=D("0.01"),
-    contract_size=D("0.1"),
-    volume_step=D(1),
-    min_volume=D(1),
-    max_volume=D(100_000),
-    market_max_volume=D(50_000),
-    min_leverage=1,
-    max_leverage=50,
-)
+SPEC = replace(VENUE_SPEC, market_max_volume=D(50_000))  # market orders capped lower
 # Long, stop 99, risk 10 USDT, 0.1% round-trip fees: sized at a 100 limit, one contract
 # loses (1 + 0.1) x 0.1 = 0.11, so the plan held 90 contracts.
 LONG = FallbackRisk(PositionSide.LONG, D(99), D(10), D("0.1"), D(0), D(100))
