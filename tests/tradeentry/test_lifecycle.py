@@ -16,7 +16,15 @@ from providers.types import (
     PositionSide,
     TriggerKind,
 )
-from tests.tradeentry.venue import SYMBOL, Market, Venue, build_market, config, last_close
+from tests.tradeentry.venue import (
+    SYMBOL,
+    Market,
+    Venue,
+    build_market,
+    config,
+    last_close,
+    open_long,
+)
 from tradeentry.config import TradeEntryConfig
 from tradeentry.execute import place_decision
 from tradeentry.follow import follow_entry
@@ -168,15 +176,7 @@ def test_a_position_without_a_stop_is_protected_in_one_sweep(
     market: Market, caplog: pytest.LogCaptureFixture
 ) -> None:
     exchange = market.exchange()
-    exchange.submit_order(
-        OrderRequest(
-            symbol=SYMBOL,
-            side=OrderSide.BUY_OPEN_LONG,
-            type=OrderType.MARKET,
-            size=Decimal(20),
-            leverage=5,
-        )
-    )
+    open_long(exchange, 20)
     assert market.exchange().trigger_orders() == []
     cfg = config()
     venue = Venue(market.exchange())

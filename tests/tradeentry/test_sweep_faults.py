@@ -18,7 +18,16 @@ from providers.timeframes import Timeframe
 from providers.types import OrderRequest, OrderSide, OrderType, PositionSide, TriggerKind
 from tests.helpers import make_candles, random_walk
 from tests.providers.bitmart.fake.faults import Fault
-from tests.tradeentry.venue import HISTORY, SPEC, SYMBOL, Market, Venue, build_market, config
+from tests.tradeentry.venue import (
+    HISTORY,
+    SPEC,
+    SYMBOL,
+    Market,
+    Venue,
+    build_market,
+    config,
+    open_long,
+)
 from tradeentry.guard import PROTECTED, REPLACE_AFTER_MS, UNKNOWN, UNPROTECTED, ProtectiveOrders
 from tradeentry.sweep import SweepResult, ledger_intents, sweep
 
@@ -179,15 +188,7 @@ def test_a_placement_whose_answer_was_lost_is_not_placed_twice(db_url: str) -> N
     m = build_market(db_url, adapter="bitmart")
     assert m.fake is not None
     exchange = m.exchange()
-    exchange.submit_order(
-        OrderRequest(
-            symbol=SYMBOL,
-            side=OrderSide.BUY_OPEN_LONG,
-            type=OrderType.MARKET,
-            size=Decimal(10),
-            leverage=5,
-        )
-    )
+    open_long(exchange, 10)
     # The exchange takes the stop but its answer never comes back; the adapter's retry is
     # refused as a duplicate and adopts the order.
     m.fake.faults.add(
@@ -229,15 +230,7 @@ def test_an_unreadable_trigger_list_makes_protection_unknown_and_sends_nothing(
     m = build_market(db_url, adapter="bitmart")
     assert m.fake is not None
     exchange = m.exchange()
-    exchange.submit_order(
-        OrderRequest(
-            symbol=SYMBOL,
-            side=OrderSide.BUY_OPEN_LONG,
-            type=OrderType.MARKET,
-            size=Decimal(10),
-            leverage=5,
-        )
-    )
+    open_long(exchange, 10)
     m.fake.faults.add(
         Fault.server_error(502), path="/contract/private/current-plan-order", times=500
     )
@@ -284,15 +277,7 @@ def test_partial_stops_stay_while_their_whole_replacement_is_not_in_force(db_url
     under a bare position."""
     m = build_market(db_url, adapter="bitmart")
     exchange = m.exchange()
-    exchange.submit_order(
-        OrderRequest(
-            symbol=SYMBOL,
-            side=OrderSide.BUY_OPEN_LONG,
-            type=OrderType.MARKET,
-            size=Decimal(10),
-            leverage=5,
-        )
-    )
+    open_long(exchange, 10)
     t0 = m.clock
     run_sweep(m, t0)
     [whole] = [t for t in exchange.trigger_orders() if t.kind is TriggerKind.STOP_LOSS]

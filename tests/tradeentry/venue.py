@@ -22,7 +22,14 @@ from providers.klines import KlineStore
 from providers.paper import PaperExchange
 from providers.port import Exchange
 from providers.timeframes import Timeframe
-from providers.types import Balance, ContractSpec, Position
+from providers.types import (
+    Balance,
+    ContractSpec,
+    OrderRequest,
+    OrderSide,
+    OrderType,
+    Position,
+)
 from tests.helpers import as_of_after, make_candles, random_walk
 from tests.providers.bitmart.adapter import bitmart_client
 from tests.providers.bitmart.fake import TEST_CREDENTIALS, FakeBitmart
@@ -207,3 +214,16 @@ class Venue:
             return target(*args, **kwargs)
 
         return call
+
+
+def open_long(exchange: Exchange, size: int) -> None:
+    """A long position of `size` contracts opened at market with nothing protecting it."""
+    exchange.submit_order(
+        OrderRequest(
+            symbol=SYMBOL,
+            side=OrderSide.BUY_OPEN_LONG,
+            type=OrderType.MARKET,
+            size=Decimal(size),
+            leverage=5,
+        )
+    )
